@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each creates or refreshes
+# .venv and installs exactly what it needs; nothing is installed by hand or at run time.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+DEPS := pyproject.toml setup.py constraints.txt
+
+.PHONY: demo test lint format bench-engine clean help
+
+help:
+	@echo "make demo   - install the edge + server extras and run the end-to-end demo"
+	@echo "make test   - install everything and run the test suite (ruff + pytest)"
+	@echo "make lint   - ruff check + format check"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip setuptools wheel
+
+# One stamp per set of extras: re-installs when the dependency files change.
+$(VENV)/.stamp-demo: $(DEPS) | $(PY)
+	$(PIP) -e ".[edge,server]"
+	touch $@
+
+$(VENV)/.stamp-test: $(DEPS) | $(PY)
+	$(PIP) -e ".[edge,server,train,dev]"
+	bash tools/install-browser.sh
+	touch $@
+
+demo: $(VENV)/.stamp-demo
+	$(VENV)/bin/streetwatch demo
+
+test: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

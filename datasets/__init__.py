@@ -1,0 +1,1 @@
+"""Dataset tooling: import, map, pseudo-label, check, dedupe, split, stats, export."""

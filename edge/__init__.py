@@ -1,0 +1,1 @@
+"""The edge agent: camera streams -> detector -> tracker -> rules -> evidence -> outbox -> case service."""

@@ -1,0 +1,66 @@
+"""Taxonomy v1: the model's classes and the violations built on them.
+
+Class names are an interface: evaluation, rules and the case service use them. Never reorder
+or rename within a version; a change is a new TAXONOMY_VERSION.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+TAXONOMY_VERSION = "v1"
+
+CLASS_NAMES: tuple[str, ...] = (
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "bus",
+    "truck",
+    "umbrella",
+    "dining_table",
+    "garbage",
+    "garbage_bin",
+    "bin_overflow",
+    "fire",
+    "smoke",
+)
+
+# Where each class comes from (documented in DESIGN.md and the dataset recipes).
+COCO_CLASSES: tuple[str, ...] = CLASS_NAMES[:8]
+GARBAGE_CLASSES: tuple[str, ...] = ("garbage", "garbage_bin", "bin_overflow")
+FIRE_CLASSES: tuple[str, ...] = ("fire", "smoke")
+
+MOTOR_VEHICLE_CLASSES: tuple[str, ...] = ("car", "bus", "truck")
+NON_MOTOR_VEHICLE_CLASSES: tuple[str, ...] = ("motorcycle", "bicycle")
+VEHICLE_CLASSES: tuple[str, ...] = MOTOR_VEHICLE_CLASSES + NON_MOTOR_VEHICLE_CLASSES
+STALL_CLASSES: tuple[str, ...] = ("umbrella", "dining_table")
+
+# COCO-80 index -> taxonomy name for the classes COCO supplies (teacher pseudo-labels).
+COCO80_TO_TAXONOMY: dict[int, str] = {
+    0: "person",
+    1: "bicycle",
+    2: "car",
+    3: "motorcycle",
+    5: "bus",
+    7: "truck",
+    25: "umbrella",
+    60: "dining_table",
+}
+
+
+class ViolationType(StrEnum):
+    """Case types filed with the case service."""
+
+    ILLEGAL_PARKING = "illegal_parking"
+    OCCUPIED_LANE_VENDING = "occupied_lane_vending"
+    EXPOSED_GARBAGE = "exposed_garbage"
+    OPEN_BURNING = "open_burning"
+
+
+def class_id(name: str) -> int:
+    """Index of a taxonomy class; a clear error naming the valid classes otherwise."""
+    try:
+        return CLASS_NAMES.index(name)
+    except ValueError:
+        raise ValueError(f"unknown class {name!r}; taxonomy {TAXONOMY_VERSION} has {', '.join(CLASS_NAMES)}") from None

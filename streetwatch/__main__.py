@@ -1,0 +1,3 @@
+from streetwatch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Training, evaluation and export (ultralytics + torch). Never imported by edge boxes."""
