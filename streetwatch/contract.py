@@ -1,0 +1,114 @@
+"""The case-filing contract between edge boxes and the case service (DESIGN.md, "Contracts").
+
+`POST /api/v1/cases`, multipart/form-data:
+  - part `case`: a JSON `CaseReport` (this module)
+  - one part `evidence` per JPEG; the server hashes each part and matches it to the `evidence`
+    list by sha256 (a file without an entry, or an entry without a file, is a 422)
+  - headers: `Idempotency-Key: <event_id>`, `Authorization: Bearer <device token>`
+Responses: 201 new case, 200 same key replayed with the same body, 409 same key with another
+body, 4xx with a JSON `{"detail": ...}` saying which field was wrong and why.
+
+Both sides import these models, so the contract cannot drift between them. This module needs
+only pydantic: the case service knows nothing of models, the edge box nothing of the server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
+
+API_PREFIX = "/api/v1"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+class EvidenceRole(StrEnum):
+    """Each case carries the first-seen and the confirmation frame, annotated and clean."""
+
+    FIRST_SEEN = "first_seen"  # boxes, zone and timestamp drawn
+    FIRST_SEEN_CLEAN = "first_seen_clean"
+    CONFIRMATION = "confirmation"
+    CONFIRMATION_CLEAN = "confirmation_clean"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(_Strict):
+    lat: float = Field(ge=-90, le=90, description="WGS-84 latitude")
+    lon: float = Field(ge=-180, le=180, description="WGS-84 longitude")
+    address: str | None = Field(default=None, max_length=300, description="street address as inspectors know it")
+    grid_code: str | None = Field(default=None, max_length=64, description="city-management grid cell (单元网格) code")
+
+
+class DetectionRecord(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    class_name: str = Field(alias="class", description="taxonomy class name")
+    confidence: float = Field(ge=0, le=1)
+    box: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 in source-frame pixels")
+    tracker_id: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DetectionRecord:
+        if self.class_name not in CLASS_NAMES:
+            raise ValueError(f"class must be one of {', '.join(CLASS_NAMES)}; got {self.class_name!r}")
+        x1, y1, x2, y2 = self.box
+        if not (x2 >= x1 and y2 >= y1 and x1 >= 0 and y1 >= 0):
+            raise ValueError(f"box must be x1 <= x2, y1 <= y2, non-negative; got {list(self.box)}")
+        return self
+
+
+class ModelRef(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=50)
+    sha256: Sha256
+
+
+class EvidenceRef(_Strict):
+    role: EvidenceRole
+    sha256: Sha256 = Field(description="sha256 of the JPEG part uploaded with the case")
+    content_type: str = Field(default="image/jpeg", pattern=r"^image/jpeg$")
+    captured_at: AwareDatetime | None = Field(default=None, description="when the frame was taken (UTC)")
+
+
+class CaseReport(_Strict):
+    """One confirmed violation, as an edge box files it."""
+
+    event_id: UUID = Field(description="unique per violation event; also the Idempotency-Key")
+    device_id: Identifier
+    camera_id: Identifier
+    violation_type: ViolationType
+    standard_code: str = Field(min_length=1, max_length=32, description="the city's code for this violation type")
+    first_seen: AwareDatetime
+    confirmed_at: AwareDatetime
+    zone_id: Identifier
+    location: Location
+    detections: list[DetectionRecord] = Field(max_length=200)
+    model: ModelRef
+    evidence: list[EvidenceRef] = Field(min_length=1, max_length=8)
+    urgent: bool = Field(default=False, description="open burning: dispatch without waiting for the queue")
+    frame_size: tuple[int, int] | None = Field(default=None, description="source frame (width, height)")
+
+    @model_validator(mode="after")
+    def _check(self) -> CaseReport:
+        if self.confirmed_at < self.first_seen:
+            raise ValueError("confirmed_at must not be before first_seen")
+        roles = [e.role for e in self.evidence]
+        if len(set(roles)) != len(roles):
+            raise ValueError("evidence roles must be unique")
+        return self
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO-8601 in UTC with a Z suffix, as the contract writes timestamps."""
+    return moment.astimezone(tz=None).isoformat().replace("+00:00", "Z")
