@@ -14,7 +14,7 @@ only pydantic: the case service knows nothing of models, the edge box nothing of
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -111,4 +111,4 @@ class CaseReport(_Strict):
 
 def utc_iso(moment: datetime) -> str:
     """ISO-8601 in UTC with a Z suffix, as the contract writes timestamps."""
-    return moment.astimezone(tz=None).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
