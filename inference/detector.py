@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from streetwatch.errors import InputError
 from streetwatch.inference.detections import Detections
-from streetwatch.inference.letterbox import LetterboxGeometry, letterbox_into
+from streetwatch.inference.letterbox import LetterboxGeometry, letterbox_to_blob
 from streetwatch.inference.model_file import ModelInfo, open_model
 from streetwatch.inference.postprocess import RawBoxes, decode_end2end, decode_raw
 
@@ -63,8 +63,10 @@ class Detector:
             for c in classes:
                 self._class_allowed[self._resolve_class(c)] = True
         h, w = self.info.imgsz
-        # Reused across calls; open_model() already warmed the session up with a probe run.
-        self._input_hwc = np.empty((self.info.batch or 1, h, w, 3), dtype=np.uint8)
+        # Model-input buffer reused across calls (open_model() already warmed the session up).
+        # Each slot remembers the geometry it holds, so padding is repainted only when it changes.
+        self._blob = np.empty((self.info.batch or 1, 3, h, w), dtype=np.float32)
+        self._slot_geometry: list[LetterboxGeometry | None] = [None] * len(self._blob)
 
     # -- properties ------------------------------------------------------------------------------
     @property
@@ -104,16 +106,19 @@ class Detector:
     def _run(self, frames: Sequence[Frame], pad_to: int | None) -> list[Detections]:
         n = len(frames)
         b = pad_to or n
-        if self._input_hwc.shape[0] < b:
-            self._input_hwc = np.empty((b, *self._input_hwc.shape[1:]), dtype=np.uint8)
+        if len(self._blob) < b:
+            self._blob = np.empty((b, *self._blob.shape[1:]), dtype=np.float32)
+            self._slot_geometry = [None] * b
         geometries = []
         for i, frame in enumerate(frames):
             geometry = LetterboxGeometry.compute(frame.shape[:2], self.imgsz)
-            letterbox_into(frame, self._input_hwc[i], geometry)
+            letterbox_to_blob(frame, self._blob[i], geometry, pad=self._slot_geometry[i] != geometry)
+            self._slot_geometry[i] = geometry
             geometries.append(geometry)
-        if b > n:
-            self._input_hwc[n:b] = 0
-        blob = to_blob(self._input_hwc[:b])
+        if b > n:  # a fixed-batch model gets blank slots after the last frame
+            self._blob[n:b] = 0
+            self._slot_geometry[n:b] = [None] * (b - n)
+        blob = self._blob[:b]
         output = self.session.run([self.info.output_name], {self.info.input_name: blob})[0]
         detections = []
         for i, geometry in enumerate(geometries):

@@ -103,3 +103,17 @@ def _write_identity_model(path: Path) -> None:
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.save(model, str(path))
+
+
+def test_fast_blob_path_equals_reference_letterbox(sample_images: list[Path]) -> None:
+    from streetwatch.inference.detector import to_blob
+    from streetwatch.inference.letterbox import letterbox_into, letterbox_to_blob
+
+    blob = np.zeros((3, 640, 640), np.float32)
+    for shape in [(1080, 1920), (481, 640), (640, 640), (300, 1000)]:
+        frame = cv2.resize(cv2.imread(str(sample_images[0])), (shape[1], shape[0]))
+        geometry = LetterboxGeometry.compute(shape, (640, 640))
+        reference = np.empty((1, 640, 640, 3), np.uint8)
+        letterbox_into(frame, reference[0], geometry)
+        letterbox_to_blob(frame, blob, geometry, pad=True)
+        np.testing.assert_allclose(blob, to_blob(reference)[0], atol=1e-6)
