@@ -1,0 +1,156 @@
+"""Train a detector with ultralytics, offline, reproducibly, resumably.
+
+A run folder (`<project>/<name>`, ultralytics' layout: weights/last.pt saved every epoch, best.pt,
+results.csv) also gets `streetwatch-run.json`: the config, the seed, the augmentation recipe, the
+data summary (a content hash of every image and label), the base weights' sha256 and the library
+versions, so a run can be repeated and a release can say what it was trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from streetwatch.errors import InputError
+from streetwatch.training.config import TrainConfig
+from streetwatch.training.data_files import load_data_spec, summarise
+from streetwatch.training.progress import EpochReporter
+from streetwatch.training.recipes import build_recipe, describe_recipe
+from streetwatch.training.ultralytics_env import yolo
+
+RUN_RECORD = "streetwatch-run.json"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import albumentations
+    import torch
+    import ultralytics
+
+    from streetwatch.version import __version__
+
+    return {
+        "streetwatch": __version__,
+        "ultralytics": ultralytics.__version__,
+        "torch": torch.__version__,
+        "albumentations": albumentations.__version__,
+        "python": sys.version.split()[0],
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def normalised_base(base: Path, workdir: Path) -> Path:
+    """The base checkpoint with class names in taxonomy spelling ('dining table' -> 'dining_table').
+
+    ultralytics transfers every layer whose shape matches and remaps the class layer's rows by class
+    name when the class count differs, so a COCO checkpoint starts with its person/vehicle/umbrella/
+    table rows in place; the spelling must match for that. Returns `base` unchanged when it already does.
+    """
+    model = yolo(base)
+    names = dict(model.model.names)
+    fixed = {k: str(v).strip().replace(" ", "_") for k, v in names.items()}
+    if fixed == names:
+        return base
+    model.model.names = fixed
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / f"{base.stem}-taxonomy-names.pt"
+    model.save(str(target))
+    return target
+
+
+def run_training(config: TrainConfig, out: TextIO = sys.stdout) -> Path:
+    """Train from `config`; returns the run folder."""
+    spec = load_data_spec(config.data)
+    summary = summarise(spec)
+    print(f"data {config.data}: {summary.images} images, sha256 {summary.sha256[:12]}", file=out, flush=True)
+    base_path = Path(config.base)
+    record: dict[str, Any] = {
+        "config": json.loads(config.model_dump_json()),
+        "seed": config.seed,
+        "recipe": {"name": config.recipe, "transforms": describe_recipe(config.recipe)},
+        "data": summary.as_dict(),
+        "base": {
+            "path": config.base,
+            "sha256": _sha256(base_path) if base_path.is_file() else None,
+        },
+        "versions": _versions(),
+        "command": sys.argv,
+        "started_at": _now(),
+        "resumed_at": [],
+    }
+    weights = config.base
+    if base_path.suffix == ".pt":
+        weights = str(normalised_base(base_path, config.project.resolve() / ".bases"))
+    model = yolo(weights)
+    reporter = EpochReporter(out)
+
+    def write_record(trainer: Any) -> None:
+        record["run_dir"] = str(trainer.save_dir)
+        (Path(trainer.save_dir) / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+    model.add_callback("on_pretrain_routine_start", write_record)
+    for event, fn in reporter.callbacks().items():
+        model.add_callback(event, fn)
+    augmentations = build_recipe(config.recipe)
+    model.train(
+        data=str(spec.yaml_path),
+        epochs=config.epochs,
+        imgsz=config.imgsz,
+        batch=config.batch,
+        seed=config.seed,
+        deterministic=True,
+        workers=config.workers,
+        device=config.device,
+        project=str(config.project.resolve()),
+        name=config.name,
+        exist_ok=False,
+        patience=config.patience,
+        close_mosaic=config.close_mosaic,
+        optimizer=config.optimizer,
+        cache=config.cache,
+        fraction=config.fraction,
+        val=config.val,
+        plots=config.plots,
+        amp=config.device != "cpu",
+        verbose=False,
+        **({"lr0": config.lr0} if config.lr0 else {}),
+        **({"augmentations": augmentations} if augmentations else {}),
+    )
+    return Path(model.trainer.save_dir)
+
+
+def find_last_checkpoint(run: Path) -> Path:
+    """RUN may be a run folder or its weights/last.pt."""
+    last = run if run.suffix == ".pt" else run / "weights" / "last.pt"
+    if not last.is_file():
+        raise InputError(f"cannot resume {run}: expected a run folder with weights/last.pt, found no {last}")
+    return last
+
+
+def resume_training(run: Path, out: TextIO = sys.stdout) -> Path:
+    """Continue an interrupted run from its last.pt (optimizer state, epoch, recipe and all)."""
+    last = find_last_checkpoint(run)
+    run_dir = last.parent.parent
+    record_path = run_dir / RUN_RECORD
+    if record_path.is_file():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        record.setdefault("resumed_at", []).append(_now())
+        record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    model = yolo(last)
+    for event, fn in EpochReporter(out).callbacks().items():
+        model.add_callback(event, fn)
+    try:
+        model.train(resume=True)
+    except AssertionError as exc:  # ultralytics refuses finished runs with an AssertionError
+        raise InputError(f"cannot resume {run}: {exc}") from None
+    return Path(model.trainer.save_dir)
