@@ -1,0 +1,56 @@
+"""All rules of one camera: vehicle tracking, schedules, and one state machine per zone."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from streetwatch.edge.config import CameraConfig, EdgeConfig, ParkingRule
+from streetwatch.edge.events import Observation, ViolationEvent
+from streetwatch.edge.rules import ZoneRule, class_ids_for, make_zone_rule, scaled
+from streetwatch.edge.schedule import is_enforced
+from streetwatch.edge.tracker import ByteTracker
+from streetwatch.inference.detections import Detections
+
+
+class CameraRules:
+    """Feed observations in capture order; returns the violations each one confirms."""
+
+    def __init__(self, camera: CameraConfig, config: EdgeConfig, names: tuple[str, ...]) -> None:
+        self.camera = camera
+        self.names = names
+        self.tz = ZoneInfo(config.calendar.timezone)
+        self.holidays: frozenset[date] = frozenset(config.calendar.holidays)
+        self.zone_rules: list[ZoneRule] = [
+            make_zone_rule(camera.id, zone, scaled(config.zone_rule(zone), config.rules.time_scale), names)
+            for zone in camera.zones
+        ]
+        vehicle_names = sorted(
+            {n for zr in self.zone_rules if isinstance(zr.rule, ParkingRule) for n in zr.rule.classes}
+        )
+        self.vehicle_ids = class_ids_for(names, vehicle_names)
+        # A lost track lives as long as the parking rules tolerate a gap, and never less than 3 samples.
+        gaps = [zr.rule.max_gap_s for zr in self.zone_rules if isinstance(zr.rule, ParkingRule)]
+        max_age = max([3.0 / camera.sample_fps, *gaps])
+        self.tracker = ByteTracker(high_conf=max(0.5, config.model.conf), max_age_s=max_age)
+
+    def track(self, detections: Detections, now: float) -> Detections:
+        """All detections, with tracker ids on the vehicle classes (-1 elsewhere)."""
+        ids = np.full((len(detections),), -1, dtype=np.int64)
+        if len(self.vehicle_ids):
+            mask = np.isin(detections.class_id, self.vehicle_ids)
+            tracked = self.tracker.update(detections[mask], now)
+            ids[np.flatnonzero(mask)] = tracked.tracker_id  # type: ignore[assignment]
+        return detections.with_tracker_id(ids)
+
+    def step(self, obs: Observation, healthy: bool = True) -> list[ViolationEvent]:
+        """`obs.detections` are raw detector output; tracking happens here. Unhealthy = rules paused."""
+        tracked = Observation(obs.camera_id, obs.t, obs.wall, obs.frame, self.track(obs.detections, obs.t))
+        local = obs.wall.astimezone(self.tz)
+        events: list[ViolationEvent] = []
+        for zone_rule in self.zone_rules:
+            enforced = healthy and is_enforced(zone_rule.zone_config.schedule, local, self.holidays)
+            events.extend(zone_rule.step(tracked, enforced))
+        return events

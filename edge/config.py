@@ -1,0 +1,498 @@
+"""The edge agent's configuration: one YAML file, checked field by field, errors with line numbers.
+
+    config = load_config(Path("edge.yaml"))   # ConfigError listing every problem with its line
+
+Times in `rules` are real seconds multiplied by `rules.time_scale` (1.0 in production; a demo on
+accelerated video may use 0.1 to make a 300 s dwell last 30 s). Schedules and camera health are
+wall-clock matters and are never scaled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from streetwatch.contract import Identifier, Location
+from streetwatch.edge.yaml_lines import load_with_lines
+from streetwatch.errors import ConfigError
+from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class ZoneType(StrEnum):
+    NO_PARKING = "no_parking"
+    NO_VENDING = "no_vending"
+    GARBAGE_WATCH = "garbage_watch"
+    BURNING_WATCH = "burning_watch"
+
+
+VIOLATION_OF_ZONE: dict[ZoneType, ViolationType] = {
+    ZoneType.NO_PARKING: ViolationType.ILLEGAL_PARKING,
+    ZoneType.NO_VENDING: ViolationType.OCCUPIED_LANE_VENDING,
+    ZoneType.GARBAGE_WATCH: ViolationType.EXPOSED_GARBAGE,
+    ZoneType.BURNING_WATCH: ViolationType.OPEN_BURNING,
+}
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+# -- device, model ---------------------------------------------------------------------------------
+class DeviceConfig(_Model):
+    id: Identifier = Field(description="this edge box's id, as registered with the case service")
+    token: str | None = Field(default=None, min_length=8, description="device bearer token (or use token_env)")
+    token_env: str | None = Field(
+        default=None, description="name of an environment variable holding the token (keeps secrets out of the file)"
+    )
+    case_service_url: str = Field(
+        pattern=r"^https?://", description="base URL of the case service, e.g. https://cases.city.example"
+    )
+    request_timeout_s: float = Field(default=30.0, gt=0, le=600, description="HTTP timeout per filing attempt")
+
+    @model_validator(mode="after")
+    def _one_token_source(self) -> DeviceConfig:
+        if (self.token is None) == (self.token_env is None):
+            raise ValueError("give exactly one of token or token_env")
+        return self
+
+    def resolve_token(self) -> str:
+        if self.token is not None:
+            return self.token
+        value = os.environ.get(str(self.token_env), "")
+        if not value:
+            raise ConfigError(f"device.token_env: environment variable {self.token_env} is not set or empty")
+        return value
+
+
+class ModelConfig(_Model):
+    path: Path = Field(description="ONNX detector; relative paths are relative to the config file")
+    sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="refuse the model unless its sha256 matches (recommended)"
+    )
+    conf: float = Field(default=0.25, ge=0, le=1, description="default detection confidence threshold")
+    class_conf: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="per-class confidence thresholds by taxonomy class name"
+    )
+    iou: float = Field(default=0.7, ge=0, le=1, description="NMS IoU threshold")
+    threads: int | None = Field(default=None, ge=1, le=64, description="onnxruntime threads (default: all cores)")
+    max_batch: int = Field(default=8, ge=1, le=64, description="frames from several cameras run as one batch")
+
+    @field_validator("class_conf")
+    @classmethod
+    def _known_classes(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:
+            if name not in CLASS_NAMES:
+                raise ValueError(f"unknown class {name!r}; taxonomy classes are {', '.join(CLASS_NAMES)}")
+        return value
+
+
+# -- schedules -------------------------------------------------------------------------------------
+class TimeWindow(_Model):
+    """A daily window, `start` inclusive, `end` exclusive; end before start runs past midnight."""
+
+    start: str = Field(description="HH:MM local time")
+    end: str = Field(description="HH:MM local time (24:00 allowed); before start = the window ends the next day")
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: list(WEEKDAYS), description="days the window starts on"
+    )
+    holidays: Literal["include", "exclude", "only"] = Field(
+        default="include", description="on public holidays (calendar.holidays): apply as usual, never, or only then"
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError(f"expected HH:MM (00:00 to 24:00), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeWindow:
+        if self.start == self.end:
+            raise ValueError(f"start and end are both {self.start}: an empty window")
+        if not self.weekdays:
+            raise ValueError("weekdays must not be empty")
+        return self
+
+    def minutes(self) -> tuple[int, int]:
+        return _to_minutes(self.start), _to_minutes(self.end)
+
+
+def _to_minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class Schedule(_Model):
+    """When a zone's rule is enforced. Empty `enforce` = always; `allow` windows are exceptions
+    (e.g. a night market allowed 18:00-23:00 in a no_vending zone)."""
+
+    enforce: list[TimeWindow] = Field(default_factory=list, description="windows when the rule applies; empty = always")
+    allow: list[TimeWindow] = Field(default_factory=list, description="windows when the violation is permitted")
+
+
+class CalendarConfig(_Model):
+    timezone: str = Field(default="Asia/Shanghai", description="IANA time zone for schedules and evidence stamps")
+    holidays: list[date] = Field(default_factory=list, description="public holidays (YYYY-MM-DD)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+
+# -- rules -----------------------------------------------------------------------------------------
+class _RuleCommon(_Model):
+    classes: list[str] = Field(description="taxonomy classes that count as evidence for this violation")
+    min_confidence: float = Field(default=0.0, ge=0, le=1, description="extra threshold on top of model.conf")
+    rearm_after_s: Seconds = Field(description="the violation must be absent this long before a new case can open")
+    cooldown_s: Seconds = Field(description="after a case in a zone, no new case of this type there for this long")
+    standard_code: str = Field(min_length=1, max_length=32, description="the city's case code for this violation")
+
+    @field_validator("classes")
+    @classmethod
+    def _known_classes(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("classes must not be empty")
+        for name in value:
+            if name not in CLASS_NAMES:
+                raise ValueError(f"unknown class {name!r}; taxonomy classes are {', '.join(CLASS_NAMES)}")
+        return value
+
+
+class ParkingRule(_RuleCommon):
+    """A tracked vehicle standing still inside a no_parking zone for `dwell_s`."""
+
+    classes: list[str] = Field(default_factory=lambda: ["car", "bus", "truck"], description="vehicle classes")
+    dwell_s: Seconds = Field(default=300, description="stationary time in the zone before a case is filed")
+    max_move_frac: float = Field(
+        default=0.35, gt=0, le=2, description="the anchor may drift this fraction of the box height and still count"
+    )
+    max_gap_s: Seconds = Field(default=30, description="a vehicle unseen this long (occlusion) loses its dwell time")
+    rearm_after_s: Seconds = Field(default=120)
+    cooldown_s: Seconds = Field(default=0)
+    standard_code: str = Field(default="09009", min_length=1, max_length=32)
+
+
+class PresenceRule(_RuleCommon):
+    """Static things judged by presence over sampled frames, not by tracks.
+
+    Confirmed when, over the samples of the last `window_s`: positives >= `min_hits`, positive ratio
+    >= `min_ratio`, and the episode (first positive sample to now) has lasted >= `min_duration_s`.
+    `last_n` restricts the judgement to the newest n samples of the window.
+    """
+
+    window_s: Seconds = Field(description="judge the samples of this many seconds")
+    min_ratio: float = Field(default=0.0, ge=0, le=1, description="fraction of samples with the thing present")
+    min_hits: int = Field(default=1, ge=1, description="number of samples with the thing present")
+    last_n: int | None = Field(default=None, ge=1, description="only the newest n samples of the window count")
+    min_duration_s: Seconds = Field(default=0, description="episode length before a case is filed")
+    max_gap_s: Seconds = Field(default=60, description="an unconfirmed episode unseen this long starts over")
+    urgent: bool = Field(default=False, description="file at once, ahead of the queue (open burning)")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> PresenceRule:
+        if self.min_duration_s > self.window_s and self.min_ratio > 0:
+            raise ValueError(f"min_duration_s ({self.min_duration_s}) must not exceed window_s ({self.window_s})")
+        return self
+
+
+def _vending() -> PresenceRule:
+    return PresenceRule(
+        classes=["umbrella", "dining_table"],
+        window_s=120,
+        min_ratio=0.8,
+        min_hits=3,
+        min_duration_s=120,
+        rearm_after_s=300,
+        cooldown_s=1800,
+        standard_code="09006",
+    )
+
+
+def _garbage() -> PresenceRule:
+    return PresenceRule(
+        classes=["garbage", "bin_overflow"],
+        window_s=600,
+        min_ratio=0.8,
+        min_hits=3,
+        min_duration_s=600,
+        max_gap_s=120,
+        rearm_after_s=1800,
+        cooldown_s=3600,
+        standard_code="06010",
+    )
+
+
+def _burning() -> PresenceRule:
+    return PresenceRule(
+        classes=["fire", "smoke"],
+        window_s=30,
+        last_n=5,
+        min_hits=3,
+        min_duration_s=0,
+        max_gap_s=30,
+        rearm_after_s=300,
+        cooldown_s=600,
+        standard_code="06020",
+        urgent=True,
+    )
+
+
+class RulesConfig(_Model):
+    time_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1000,
+        description="every rule time (dwell, windows, gaps, re-arm, cooldown) is multiplied by this; 1.0 in service",
+    )
+    illegal_parking: ParkingRule = Field(default_factory=ParkingRule)
+    occupied_lane_vending: PresenceRule = Field(default_factory=_vending)
+    exposed_garbage: PresenceRule = Field(default_factory=_garbage)
+    open_burning: PresenceRule = Field(default_factory=_burning)
+
+    def for_violation(self, violation: ViolationType) -> ParkingRule | PresenceRule:
+        return getattr(self, violation.value)  # type: ignore[no-any-return]
+
+
+# -- cameras and zones -----------------------------------------------------------------------------
+class ZoneConfig(_Model):
+    id: Identifier = Field(description="zone id, unique within the camera; reported with each case")
+    type: ZoneType = Field(description="what the zone watches: no_parking, no_vending, garbage_watch, burning_watch")
+    polygon: list[tuple[float, float]] = Field(description="[[x, y], ...] in source-frame pixels, at least 3 points")
+    anchor: Literal["bottom_center", "center"] = Field(
+        default="bottom_center", description="the point of a box that must lie in the polygon"
+    )
+    schedule: Schedule = Field(default_factory=Schedule, description="when the rule applies")
+    rule: dict[str, object] = Field(
+        default_factory=dict, description="overrides of rules.<violation> for this zone, e.g. {dwell_s: 600}"
+    )
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(value) < 3:
+            raise ValueError(f"a polygon needs at least 3 points, got {len(value)}")
+        if any(x < 0 or y < 0 for x, y in value):
+            raise ValueError("polygon points must be non-negative pixel coordinates")
+        area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(value, value[1:] + value[:1], strict=True))
+        if abs(area2) < 2.0:
+            raise ValueError("polygon has no area (points are collinear or repeated)")
+        return value
+
+    @property
+    def violation(self) -> ViolationType:
+        return VIOLATION_OF_ZONE[self.type]
+
+
+class HealthConfig(_Model):
+    frozen_after_s: Seconds | None = Field(
+        default=120, description="identical frames for this long = frozen; null disables (e.g. still-image demos)"
+    )
+    frozen_max_diff: float = Field(default=0.3, ge=0, description="mean absolute grey-level change counted as frozen")
+    dark_after_s: Seconds | None = Field(default=60, description="black or covered view for this long; null disables")
+    dark_max_mean: float = Field(default=12, ge=0, le=255, description="mean grey level at or below = black")
+    flat_max_std: float = Field(default=4, ge=0, le=255, description="grey-level spread at or below = covered lens")
+    moved_after_s: Seconds | None = Field(default=60, description="scene unlike its reference this long; null disables")
+    moved_min_similarity: float = Field(
+        default=0.45, ge=-1, le=1, description="edge-map correlation with the reference below this = moved"
+    )
+
+
+class CameraConfig(_Model):
+    id: Identifier = Field(description="camera id, unique on this box")
+    source: str = Field(
+        min_length=1,
+        description="rtsp://…, http(s)://… (MJPEG, MPEG-TS, snapshot JPEG), usb:0, or a video file path",
+    )
+    kind: Literal["auto", "file", "rtsp", "http_stream", "http_snapshot", "usb"] = Field(
+        default="auto", description="source type; auto guesses from the URL"
+    )
+    sample_fps: float = Field(default=1.0, gt=0, le=30, description="frames per second handed to the detector")
+    decode: Literal["auto", "keyframes", "all"] = Field(
+        default="auto",
+        description="auto: decode only keyframes when they come often enough for sample_fps, else every frame",
+    )
+    realtime: bool = Field(default=True, description="files: play at their native frame rate (false: as fast as read)")
+    loop: bool = Field(default=False, description="files: start again at the end")
+    location: Location = Field(description="where the camera looks: lat, lon, address, grid_code")
+    zones: list[ZoneConfig] = Field(default_factory=list, description="polygons in this camera's image")
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    enabled: bool = Field(default=True, description="false keeps the camera in the file but does not open it")
+
+    @model_validator(mode="after")
+    def _unique_zones(self) -> CameraConfig:
+        ids = [z.id for z in self.zones]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"zone ids must be unique within a camera; repeated: {', '.join(dupes)}")
+        return self
+
+
+class StorageConfig(_Model):
+    root: Path = Field(description="state folder: outbox database, evidence JPEGs, camera references")
+    max_bytes: int = Field(default=2 * 1024**3, ge=10 * 1024**2, description="disk budget for the outbox and evidence")
+    retention_days: float = Field(default=30, gt=0, description="evidence of delivered cases is kept this long")
+    when_full: Literal["drop_new", "drop_oldest_pending"] = Field(
+        default="drop_new",
+        description="over budget after pruning delivered evidence: refuse new cases (urgent still filed) "
+        "or delete the oldest undelivered ones",
+    )
+    jpeg_quality: int = Field(default=90, ge=50, le=100, description="evidence JPEG quality")
+    privacy_filter: Literal["none"] = Field(default="none", description="blurring of faces/plates (hook; v1: none)")
+
+
+class SenderConfig(_Model):
+    backoff_initial_s: float = Field(default=2.0, gt=0, description="first retry delay")
+    backoff_max_s: float = Field(default=300.0, gt=0, description="retry delay cap")
+    jitter: float = Field(default=0.2, ge=0, le=1, description="random +/- fraction added to each delay")
+
+
+class ApiConfig(_Model):
+    enabled: bool = Field(default=True)
+    host: str = Field(default="127.0.0.1", description="loopback by default; the API has no authentication")
+    port: int = Field(default=8765, ge=0, le=65535, description="0 picks a free port")
+
+
+class ReconnectConfig(_Model):
+    initial_s: float = Field(default=1.0, gt=0, description="first reconnect delay")
+    max_s: float = Field(default=60.0, gt=0, description="reconnect delay cap")
+    jitter: float = Field(default=0.3, ge=0, le=1, description="random +/- fraction of each delay")
+    stall_timeout_s: float = Field(default=10.0, gt=0, description="no frame for this long = the stream is dead")
+
+
+class EdgeConfig(_Model):
+    device: DeviceConfig
+    model: ModelConfig
+    cameras: list[CameraConfig] = Field(min_length=1, description="the cameras this box watches")
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    storage: StorageConfig
+    sender: SenderConfig = Field(default_factory=SenderConfig)
+    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    stop_when_sources_end: bool = Field(
+        default=False, description="exit once every (non-looping) file source has ended and the outbox is drained"
+    )
+    drain_timeout_s: float = Field(default=20.0, ge=0, description="on stop, try this long to deliver pending cases")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> EdgeConfig:
+        ids = [c.id for c in self.cameras]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"cameras: camera ids must be unique; repeated: {', '.join(dupes)}")
+        for ci, camera in enumerate(self.cameras):
+            for zi, zone in enumerate(camera.zones):
+                try:
+                    self.zone_rule(zone)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    field = ".".join(str(p) for p in first["loc"])
+                    raise ValueError(
+                        f"cameras[{ci}].zones[{zi}].rule.{field}: {first['msg']} (overrides rules.{zone.violation})"
+                    ) from None
+        if self.stop_when_sources_end and not any(_is_file_source(c) and not c.loop for c in self.cameras):
+            raise ValueError("stop_when_sources_end: needs at least one non-looping file source")
+        return self
+
+    def zone_rule(self, zone: ZoneConfig) -> ParkingRule | PresenceRule:
+        """The global rule for the zone's violation with the zone's overrides applied."""
+        base = self.rules.for_violation(zone.violation)
+        if not zone.rule:
+            return base
+        return type(base).model_validate({**base.model_dump(), **zone.rule})
+
+
+def _is_file_source(camera: CameraConfig) -> bool:
+    if camera.kind != "auto":
+        return camera.kind == "file"
+    return "://" not in camera.source and not camera.source.startswith("usb:")
+
+
+def is_file_source(camera: CameraConfig) -> bool:
+    return _is_file_source(camera)
+
+
+# -- loading ---------------------------------------------------------------------------------------
+def load_config(path: Path) -> EdgeConfig:
+    """Read, check and resolve a config file; one ConfigError listing every problem with its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    return parse_config(text, source=str(path), base_dir=path.parent)
+
+
+def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None) -> EdgeConfig:
+    data, lines = load_with_lines(text, source)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a YAML mapping at the top, got {type(data).__name__}")
+    try:
+        config = EdgeConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc: list[str | int] = [p for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-")]
+            message = error["msg"].removeprefix("Value error, ")
+            if not loc:  # a cross-field check names its field at the start of its message
+                loc = _loc_from_message(message)
+            line = lines.line_of(loc)
+            field = _dotted(loc) or "(top level)"
+            if message.startswith(field + ": "):
+                message = message[len(field) + 2 :]
+            problems.append(f"line {line or '?'}: {field}: {message}")
+        raise ConfigError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems)) from None
+    return _resolve_paths(config, base_dir)
+
+
+def _loc_from_message(message: str) -> list[str | int]:
+    match = re.match(r"^([A-Za-z_][\w.\[\]]*): ", message)
+    if not match:
+        return []
+    return [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", match.group(1)) if p]
+
+
+def _dotted(loc: list[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _resolve_paths(config: EdgeConfig, base_dir: Path | None) -> EdgeConfig:
+    if base_dir is None:
+        return config
+
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else (base_dir / p)
+
+    cameras = [
+        c.model_copy(update={"source": str(resolve(Path(c.source)))}) if is_file_source(c) else c
+        for c in config.cameras
+    ]
+    return config.model_copy(
+        update={
+            "model": config.model.model_copy(update={"path": resolve(config.model.path)}),
+            "storage": config.storage.model_copy(update={"root": resolve(config.storage.root)}),
+            "cameras": cameras,
+        }
+    )

@@ -1,0 +1,233 @@
+"""The violation rules, one small state machine per zone, fed one `Observation` at a time.
+
+Two kinds of evidence (DESIGN.md):
+- `ParkingZoneRule`: tracked vehicles standing still in a `no_parking` zone for `dwell_s`.
+  A vehicle is followed by tracker id, and, when its id changes (a tracker id switch, or a new id
+  after an occlusion), by the overlap of its box with the one it had: the dwell clock and the
+  "case already filed" mark survive the switch, so one parked car is one case.
+- `PresenceZoneRule`: static things (stalls, garbage, fire/smoke) by the share of sampled frames
+  in which they are present in the zone: no tracker ids at all.
+
+Both: one ongoing violation = one case; a new case only after the thing was absent for
+`rearm_after_s`; no second case in the same zone within `cooldown_s`; when the schedule does not
+enforce the rule (or the camera is unhealthy) nothing unconfirmed accumulates.
+All times are monotonic seconds, already multiplied by `rules.time_scale` (see `scaled`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from streetwatch.edge.config import ParkingRule, PresenceRule, ZoneConfig
+from streetwatch.edge.events import Moment, Observation, ViolationEvent
+from streetwatch.edge.tracker import iou_matrix
+from streetwatch.edge.zones import PolygonZone
+from streetwatch.inference.detections import Detections
+
+Rule = ParkingRule | PresenceRule
+
+
+def scaled(rule: Rule, time_scale: float) -> Rule:
+    """The rule with every duration (`*_s` fields) multiplied by `time_scale`."""
+    if time_scale == 1.0:
+        return rule
+    updates = {
+        name: value * time_scale
+        for name, value in rule.model_dump().items()
+        if name.endswith("_s") and isinstance(value, (int, float))
+    }
+    return rule.model_copy(update=updates)
+
+
+def class_ids_for(names: tuple[str, ...], wanted: list[str]) -> np.ndarray:
+    """Model class ids of the wanted taxonomy names the model has (possibly none: the rule never fires)."""
+    return np.array([names.index(n) for n in wanted if n in names], dtype=np.int64)
+
+
+class ZoneRule:
+    """Shared parts: zone membership of relevant detections, cooldown, event construction."""
+
+    def __init__(self, camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> None:
+        self.camera_id = camera_id
+        self.zone_config = zone
+        self.zone = PolygonZone(zone)
+        self.rule = rule
+        self.class_ids = class_ids_for(names, rule.classes)
+        self._last_filed: float | None = None
+
+    @property
+    def can_fire(self) -> bool:
+        return len(self.class_ids) > 0
+
+    def relevant(self, detections: Detections) -> Detections:
+        """Detections of this rule's classes, confident enough, anchored inside the zone."""
+        if len(detections) == 0 or not self.can_fire:
+            return detections[np.zeros(len(detections), dtype=bool)]
+        mask = np.isin(detections.class_id, self.class_ids) & (detections.confidence >= self.rule.min_confidence)
+        subset = detections[mask]
+        return subset[self.zone.contains(subset)]
+
+    def cooling_down(self, now: float) -> bool:
+        return self._last_filed is not None and now - self._last_filed < self.rule.cooldown_s
+
+    def _event(self, first: Moment, confirmed: Moment) -> ViolationEvent:
+        self._last_filed = confirmed.t
+        return ViolationEvent(
+            camera_id=self.camera_id,
+            zone_id=self.zone_config.id,
+            violation=self.zone_config.violation,
+            standard_code=self.rule.standard_code,
+            urgent=bool(getattr(self.rule, "urgent", False)),
+            first_seen=first,
+            confirmed=confirmed,
+        )
+
+    def step(self, obs: Observation, enforced: bool) -> list[ViolationEvent]:
+        raise NotImplementedError
+
+
+@dataclass
+class _Parked:
+    track_id: int
+    anchor0: np.ndarray  # (2,) anchor when the vehicle came to rest
+    first: Moment
+    box: np.ndarray  # (4,) latest box
+    last_seen: float
+    filed: bool = False
+
+
+class ParkingZoneRule(ZoneRule):
+    rule: ParkingRule
+
+    def __init__(self, camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> None:
+        super().__init__(camera_id, zone, rule, names)
+        self.parked: list[_Parked] = []
+
+    def step(self, obs: Observation, enforced: bool) -> list[ViolationEvent]:
+        now = obs.t
+        rule = self.rule
+        self._forget_gone(now)
+        if not enforced:
+            self.parked = [p for p in self.parked if p.filed]
+        vehicles = self.relevant(obs.detections)
+        if vehicles.tracker_id is not None:
+            vehicles = vehicles[vehicles.tracker_id >= 0]
+        else:
+            vehicles = vehicles[np.zeros(len(vehicles), dtype=bool)]
+        anchors = vehicles.anchors(self.zone.anchor)
+        updated: set[int] = set()
+        events: list[ViolationEvent] = []
+        for j in range(len(vehicles)):
+            box, tid = vehicles.xyxy[j], int(vehicles.tracker_id[j])  # type: ignore[index]
+            one = vehicles[j]
+            index = self._match(tid, box, updated)
+            if index is None:
+                if not enforced:
+                    continue
+                self.parked.append(_Parked(tid, anchors[j].copy(), Moment.of(obs, one), box.copy(), now))
+                updated.add(len(self.parked) - 1)
+                continue
+            parked = self.parked[index]
+            updated.add(index)
+            height = max(float(box[3] - box[1]), 1.0)
+            moved = float(np.linalg.norm(anchors[j] - parked.anchor0)) > rule.max_move_frac * height
+            if moved and not parked.filed:  # it was driving, not parked: the clock starts again here
+                parked.anchor0, parked.first = anchors[j].copy(), Moment.of(obs, one)
+            parked.track_id, parked.box, parked.last_seen = tid, box.copy(), now
+            if (
+                enforced
+                and not parked.filed
+                and not moved
+                and now - parked.first.t >= rule.dwell_s
+                and not self.cooling_down(now)
+            ):
+                parked.filed = True
+                events.append(self._event(parked.first, Moment.of(obs, one)))
+        return events
+
+    def _forget_gone(self, now: float) -> None:
+        """Forget vehicles gone long enough: unconfirmed after an occlusion gap, filed after the re-arm time."""
+        rule = self.rule
+        self.parked = [
+            p for p in self.parked if now - p.last_seen <= (rule.rearm_after_s if p.filed else rule.max_gap_s)
+        ]
+
+    def _match(self, tid: int, box: np.ndarray, taken: set[int]) -> int | None:
+        for i, p in enumerate(self.parked):
+            if p.track_id == tid and i not in taken:
+                return i
+        # Id switch or re-acquired after occlusion: the same spot, a new id.
+        free = [i for i in range(len(self.parked)) if i not in taken]
+        if not free:
+            return None
+        ious = iou_matrix(box[None, :], np.stack([self.parked[i].box for i in free]))[0]
+        best = int(np.argmax(ious))
+        return free[best] if ious[best] >= 0.3 else None
+
+
+@dataclass
+class _Episode:
+    first: Moment
+    last_positive: float
+    filed: bool = False
+
+
+class PresenceZoneRule(ZoneRule):
+    rule: PresenceRule
+
+    def __init__(self, camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> None:
+        super().__init__(camera_id, zone, rule, names)
+        self.samples: deque[tuple[float, bool]] = deque()
+        self.episode: _Episode | None = None
+
+    def step(self, obs: Observation, enforced: bool) -> list[ViolationEvent]:
+        now, rule = obs.t, self.rule
+        found = self.relevant(obs.detections)
+        present = len(found) > 0
+        if not enforced:
+            self.samples.clear()
+            if self.episode is not None and not self.episode.filed:
+                self.episode = None
+        else:
+            self.samples.append((now, present))
+            while self.samples and self.samples[0][0] < now - rule.window_s:
+                self.samples.popleft()
+        episode = self.episode
+        if present:
+            if episode is None:
+                if not enforced:
+                    return []
+                episode = self.episode = _Episode(first=Moment.of(obs, found), last_positive=now)
+            episode.last_positive = now
+        elif episode is not None:
+            limit = rule.rearm_after_s if episode.filed else rule.max_gap_s
+            if now - episode.last_positive > limit:
+                self.episode = None
+            return []
+        if (
+            enforced
+            and episode is not None
+            and not episode.filed
+            and now - episode.first.t >= rule.min_duration_s
+            and self._judged_present()
+            and not self.cooling_down(now)
+        ):
+            episode.filed = True
+            return [self._event(episode.first, Moment.of(obs, found))]
+        return []
+
+    def _judged_present(self) -> bool:
+        samples = list(self.samples)
+        if self.rule.last_n is not None:
+            samples = samples[-self.rule.last_n :]
+        hits = sum(1 for _, p in samples if p)
+        return bool(samples) and hits >= self.rule.min_hits and hits / len(samples) >= self.rule.min_ratio
+
+
+def make_zone_rule(camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> ZoneRule:
+    if isinstance(rule, ParkingRule):
+        return ParkingZoneRule(camera_id, zone, rule, names)
+    return PresenceZoneRule(camera_id, zone, rule, names)
