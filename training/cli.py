@@ -1,18 +1,169 @@
-"""`streetwatch train`: train a detector with ultralytics"""
+"""`streetwatch train`, `streetwatch eval`, `streetwatch export`: ultralytics training, ONNX evaluation, releases."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
-from streetwatch.errors import StreetwatchError
+from streetwatch.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train", help="train a detector with ultralytics", description="train a detector with ultralytics"
+    _register_train(subparsers)
+    _register_eval(subparsers)
+    _register_export(subparsers)
+
+
+def _register_train(subparsers: argparse._SubParsersAction) -> None:
+    from streetwatch.training.recipes import DEFAULT_RECIPE, recipe_names
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a detector with ultralytics (offline, reproducible, resumable)",
+        description="Train a YOLO detector on an ultralytics data.yaml. The run folder keeps weights/last.pt "
+        "(every epoch), best.pt, results.csv and streetwatch-run.json (config, seed, data hash, versions). "
+        "Resume an interrupted run with --resume RUN.",
     )
-    parser.set_defaults(func=_not_ready)
+    p.add_argument("--data", type=Path, help="ultralytics data.yaml")
+    p.add_argument("--base", help="base weights .pt (fine-tune) or a model YAML such as yolov8n.yaml (scratch)")
+    p.add_argument("--epochs", type=int, help="epochs to train")
+    p.add_argument("--imgsz", type=int, default=320, help="training image size, multiple of 32 (default 320)")
+    p.add_argument("--batch", type=int, default=16, help="batch size (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--recipe", default=DEFAULT_RECIPE, choices=recipe_names(), help=f"augmentation recipe ({DEFAULT_RECIPE})"
+    )
+    p.add_argument("--project", type=Path, default=Path("runs/train"), help="folder for run folders (runs/train)")
+    p.add_argument("--name", default="street", help="run name (default street; numbered if taken)")
+    p.add_argument("--workers", type=int, default=2, help="data loader workers (default 2)")
+    p.add_argument("--device", default="cpu", help="cpu, a GPU index, or 0,1 for multi-GPU DDP (default cpu)")
+    p.add_argument("--patience", type=int, default=50, help="early-stopping patience in epochs (default 50)")
+    p.add_argument("--lr0", type=float, default=None, help="initial learning rate (ultralytics' default if unset)")
+    p.add_argument("--fraction", type=float, default=1.0, help="fraction of the train split to use (default 1.0)")
+    p.add_argument("--cache", action="store_true", help="cache decoded images in RAM")
+    p.add_argument("--no-val", action="store_true", help="skip validation after each epoch")
+    p.add_argument("--resume", type=Path, metavar="RUN", help="resume this run folder (or its last.pt)")
+    p.set_defaults(func=run_train)
 
 
-def _not_ready(args: argparse.Namespace) -> int:
-    raise StreetwatchError("'train' is not available in this build yet")
+def run_train(args: argparse.Namespace) -> int:
+    from streetwatch.training.train import resume_training, run_training
+
+    if args.resume:
+        run = resume_training(args.resume)
+        print(f"run {run}")
+        return 0
+    missing = [
+        flag for flag, value in (("--data", args.data), ("--base", args.base), ("--epochs", args.epochs)) if not value
+    ]
+    if missing:
+        raise InputError(f"train needs {', '.join(missing)} (or --resume RUN)")
+    from streetwatch.training.config import TrainConfig
+
+    config = TrainConfig(
+        data=args.data,
+        base=args.base,
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        seed=args.seed,
+        recipe=args.recipe,
+        project=args.project,
+        name=args.name,
+        workers=args.workers,
+        device=args.device,
+        patience=args.patience,
+        lr0=args.lr0,
+        fraction=args.fraction,
+        cache=args.cache,
+        val=not args.no_val,
+    )
+    run = run_training(config)
+    print(f"run {run}")
+    return 0
+
+
+def _register_eval(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "eval",
+        help="evaluate an ONNX detector on a labelled split",
+        description="Run an ONNX model through the edge Detector on a data.yaml split and report per-class "
+        "P, R, mAP50, mAP50-95, the false-alarm rate on negative images at the operating threshold, "
+        "a confusion matrix and PR curves (PNG).",
+    )
+    p.add_argument("--model", type=Path, required=True, help="ONNX model")
+    p.add_argument("--data", type=Path, required=True, help="ultralytics data.yaml")
+    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--conf", type=float, default=0.25, help="operating confidence threshold (default 0.25)")
+    p.add_argument(
+        "--save", type=Path, default=None, help="folder for report.json and plots (default runs/eval/<model>)"
+    )
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    p.set_defaults(func=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from streetwatch.training.evaluate import evaluate
+
+    if not 0.0 <= args.conf <= 1.0:
+        raise InputError(f"--conf must be in [0, 1], got {args.conf}")
+    save = args.save or Path("runs/eval") / args.model.stem
+    report = evaluate(
+        args.model, args.data, split=args.split, operating_conf=args.conf, save_dir=save, threads=args.threads
+    )
+    if args.json:
+        sys.stdout.write(report.to_json())
+    else:
+        print(report.table())
+        print(f"plots and report.json in {save}")
+    return 0
+
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="export a training run as a model release (ONNX, model card, manifest)",
+        description="Export RUN's best checkpoint to ONNX with metadata, check ONNX vs PyTorch parity on real "
+        "images, evaluate it, optionally quantise to static INT8 (accepted only if mAP50 drops by at most "
+        "--max-int8-drop), and write models/releases/<name>/.",
+    )
+    p.add_argument("run", type=Path, help="run folder (runs/train/NAME) or a .pt checkpoint")
+    p.add_argument("--name", required=True, help="release name, e.g. street-v1")
+    p.add_argument("--version", default="1.0.0", help="model version recorded in the ONNX and manifest")
+    p.add_argument("--int8", action="store_true", help="also ship a static INT8 QDQ model if it passes the gate")
+    p.add_argument("--max-int8-drop", type=float, default=0.01, help="largest mAP50 drop INT8 may cost (0.01)")
+    p.add_argument("--data", type=Path, default=None, help="data.yaml (default: the run's training data)")
+    p.add_argument("--split", default=None, help="evaluation split (default test, else val)")
+    p.add_argument("--imgsz", type=int, default=None, help="ONNX input size (default: the run's imgsz)")
+    p.add_argument("--calibration-images", type=int, default=128, help="INT8 calibration images (default 128)")
+    p.add_argument("--releases-dir", type=Path, default=None, help="where releases live (default models/releases)")
+    p.add_argument("--notes", type=Path, default=None, help="markdown file appended to the model card")
+    p.add_argument("--force", action="store_true", help="replace an existing release of that name")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from streetwatch.models.registry import RELEASES_DIR
+    from streetwatch.training.export import ExportOptions, export_release
+
+    options = ExportOptions(
+        run=args.run,
+        name=args.name,
+        version=args.version,
+        releases_dir=args.releases_dir or RELEASES_DIR,
+        data=args.data,
+        split=args.split,
+        imgsz=args.imgsz,
+        int8=args.int8,
+        max_int8_drop=args.max_int8_drop,
+        calibration_images=args.calibration_images,
+        force=args.force,
+        notes=args.notes.read_text(encoding="utf-8") if args.notes else "",
+    )
+    folder = export_release(options)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    print(f"{folder}: {', '.join(f['file'] for f in manifest['files'])}")
+    return 0
