@@ -1,4 +1,4 @@
-"""`streetwatch demo`: run the end-to-end demo on built-in sample data"""
+"""`streetwatch demo`: the whole product on built-in sample data (see docs/demo.md)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ from streetwatch.errors import StreetwatchError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="run the end-to-end demo on built-in sample data",
-        description="run the end-to-end demo on built-in sample data",
-    )
+    parser = subparsers.add_parser("demo", help="run the end-to-end demo on built-in sample data")
     parser.set_defaults(func=_not_ready)
 
 
