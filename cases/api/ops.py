@@ -1,0 +1,43 @@
+"""Operations: `/healthz` for load balancers, `/metrics` for Prometheus."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from streetwatch.cases import migrate
+from streetwatch.cases.api.deps import StateDep
+from streetwatch.cases.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+async def healthz(state: StateDep) -> JSONResponse:
+    def check() -> Health:
+        database = "ok"
+        revision = None
+        try:
+            with state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            revision = migrate.current_revision(state.engine)
+            if revision != migrate.head_revision():
+                database = f"schema at {revision}, code expects {migrate.head_revision()}"
+        except Exception as exc:  # any database failure means unhealthy, whatever the driver raises
+            database = f"error: {type(exc).__name__}"
+        store = "ok" if state.store.writable() else "not writable"
+        ok = database == "ok" and store == "ok"
+        return Health(
+            status="ok" if ok else "unhealthy", database=database, evidence_store=store, schema_revision=revision
+        )
+
+    health = await run_in_threadpool(check)
+    return JSONResponse(health.model_dump(), status_code=200 if health.status == "ok" else 503)
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(state: StateDep) -> Response:
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

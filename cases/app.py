@@ -1,0 +1,105 @@
+"""The FastAPI application. `create_app(settings)` builds everything explicitly (no import-time
+side effects); `app_from_env()` is the factory uvicorn workers call."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from streetwatch.cases import migrate
+from streetwatch.cases.api import cases, open311, ops, review
+from streetwatch.cases.db import make_sessionmaker, open_database
+from streetwatch.cases.evidence import EvidenceStore
+from streetwatch.cases.logs import configure_logging
+from streetwatch.cases.metrics import make_metrics
+from streetwatch.cases.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from streetwatch.cases.service import CaseServiceError
+from streetwatch.cases.service_codes import load_catalogue
+from streetwatch.cases.settings import CaseSettings, load_settings
+from streetwatch.cases.state import AppState
+from streetwatch.contract import API_PREFIX
+from streetwatch.version import __version__
+
+log = logging.getLogger("streetwatch.cases")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: CaseSettings) -> FastAPI:
+    configure_logging(settings.log_format, settings.log_level)
+    if settings.dev_mode:
+        log.warning("dev mode: secrets are not enforced; never run a city's service like this")
+    engine = open_database(settings)
+    if settings.migrate_on_start:
+        migrate.upgrade(engine)
+    metrics = make_metrics()
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        store=EvidenceStore(settings.resolved_evidence_dir()),
+        catalogue=load_catalogue(settings.service_codes_file),
+        metrics=metrics,
+        signing_key=settings.signing_key(),
+    )
+    app = FastAPI(
+        title="streetwatch case service",
+        version=__version__,
+        description="Cases filed by street-camera edge boxes; review; Open311 GeoReport v2 view.",
+    )
+    app.state.cases = state
+    app.include_router(cases.router, prefix=API_PREFIX)
+    app.include_router(open311.router)
+    app.include_router(review.router)
+    app.include_router(ops.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_error_handlers(app)
+    # Outermost first: the access log sees the 413 that the body limit answers with.
+    app.add_middleware(BodyLimitMiddleware, limit=settings.request_body_limit)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    log.info(
+        "case service ready",
+        extra={"database": engine.url.render_as_string(hide_password=True), "evidence_dir": str(state.store.root)},
+    )
+    return app
+
+
+def _is_open311(request: Request) -> bool:
+    return request.url.path.startswith("/open311/")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CaseServiceError)
+    async def service_error(request: Request, exc: CaseServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(open311.Open311Error)
+    async def open311_error(request: Request, exc: open311.Open311Error) -> JSONResponse:
+        return JSONResponse([{"code": exc.code, "description": exc.description}], status_code=exc.code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        if _is_open311(request):
+            text = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors)
+            return JSONResponse([{"code": 400, "description": text}], status_code=400)
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if _is_open311(request):
+            return JSONResponse(
+                [{"code": exc.status_code, "description": str(exc.detail)}], status_code=exc.status_code
+            )
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory (`--factory`): settings from the environment, as each worker process starts."""
+    return create_app(load_settings())

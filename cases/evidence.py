@@ -1,0 +1,117 @@
+"""Evidence images: sniffed from their bytes, decoded under a pixel limit, stored by sha256.
+
+The filename a client sends is never used: the store path is derived from the content hash only,
+so a part named `../../etc/passwd` lands where every other image lands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+JPEG_CONTENT_TYPE = "image/jpeg"
+
+
+class EvidenceRejected(ValueError):
+    """An upload that is not an acceptable image; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    sha256: str
+    data: bytes
+    width: int
+    height: int
+    content_type: str = JPEG_CONTENT_TYPE
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sniff(data: bytes) -> str:
+    """The content type from the first bytes; only JPEG is accepted as evidence."""
+    if data.startswith(JPEG_MAGIC):
+        return JPEG_CONTENT_TYPE
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def check_jpeg(data: bytes, *, label: str, max_bytes: int, max_pixels: int) -> CheckedImage:
+    """Accept `data` only if it is a complete JPEG within the size and pixel limits."""
+    from PIL import Image
+
+    if len(data) > max_bytes:
+        raise EvidenceRejected(f"{label} is {len(data)} bytes; the limit is {max_bytes}", status=413)
+    if not data:
+        raise EvidenceRejected(f"{label} is empty; expected a JPEG image")
+    kind = sniff(data)
+    if kind != JPEG_CONTENT_TYPE:
+        raise EvidenceRejected(f"{label} is {kind} by its content; expected image/jpeg", status=415)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["JPEG"])
+            width, height = image.size  # read from the header, before any pixel is decoded
+            if width * height > max_pixels:
+                raise EvidenceRejected(
+                    f"{label} is {width}x{height} = {width * height} pixels; the limit is {max_pixels}", status=413
+                )
+            image.load()  # a full decode: truncated or corrupt data fails here
+    except EvidenceRejected:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise EvidenceRejected(f"{label} is not a decodable JPEG: {exc}") from None
+    return CheckedImage(sha256=sha256_hex(data), data=data, width=width, height=height)
+
+
+class EvidenceStore:
+    """Content-addressed files: `<root>/<aa>/<bb>/<sha256>.jpg`. Writes are atomic and idempotent,
+    so replicas sharing one directory (NFS, a mounted bucket) may store the same image at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
+
+    def put(self, image: CheckedImage) -> Path:
+        target = self.path(image.sha256)
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(image.data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def writable(self) -> bool:
+        return os.access(self.root, os.W_OK)

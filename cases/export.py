@@ -1,0 +1,117 @@
+"""`streetwatch cases export`: reviewed cases as a dataset source (format: streetwatch.datasets.case_export).
+
+A case counts as accepted when a reviewer accepted it, whatever happened to it afterwards
+(dispatched, resolved, closed all passed review); rejected cases are hard negatives. Cases filed
+by people through Open311 carry no frames and are not exported.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from streetwatch.cases.db import session_scope
+from streetwatch.cases.evidence import EvidenceStore
+from streetwatch.cases.lifecycle import CaseStatus
+from streetwatch.cases.models import Case, utcnow
+from streetwatch.contract import DetectionRecord, ModelRef
+from streetwatch.datasets.case_export import (
+    CASES_FILE,
+    IMAGES_DIR,
+    MANIFEST_FILE,
+    CaseExportManifest,
+    ExportedCase,
+)
+from streetwatch.errors import InputError
+
+log = logging.getLogger(__name__)
+EXPORTABLE = ("accepted", "rejected")
+# Statuses that mean "a reviewer accepted this case".
+ACCEPTED_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.DISPATCHED, CaseStatus.RESOLVED, CaseStatus.CLOSED)
+# Training needs the frame without drawings: the clean confirmation frame, else the clean first one.
+FRAME_ROLES = ("confirmation_clean", "first_seen_clean")
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    manifest: CaseExportManifest
+    skipped_without_clean_frame: int
+
+
+def parse_statuses(text: str) -> list[str]:
+    statuses = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in statuses if s not in EXPORTABLE]
+    if not statuses or bad:
+        raise InputError(f"--status takes accepted and/or rejected (comma-separated); got {text!r}")
+    return sorted(set(statuses))
+
+
+def export_cases(
+    factory: sessionmaker[Session], store: EvidenceStore, out: Path, statuses: list[str], since: datetime | None
+) -> ExportSummary:
+    if since is not None and since.tzinfo is None:
+        raise InputError(f"--since needs a time zone (e.g. 2026-01-01T00:00:00Z); got {since.isoformat()}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"export folder {out} exists and is not empty; give a new folder")
+    (out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
+    wanted = [s.value for s in ACCEPTED_STATUSES] if "accepted" in statuses else []
+    if "rejected" in statuses:
+        wanted.append(CaseStatus.REJECTED.value)
+    query = select(Case).where(Case.source == "edge", Case.status.in_(wanted), Case.reviewed_at.is_not(None))
+    if since is not None:
+        query = query.where(Case.reviewed_at >= since)
+    count = skipped = 0
+    with session_scope(factory) as session, (out / CASES_FILE).open("w", encoding="utf-8") as lines:
+        for case in session.scalars(query.order_by(Case.id).execution_options(yield_per=200)):
+            record = _exported(case, store, out)
+            if record is None:
+                skipped += 1
+                continue
+            lines.write(record.model_dump_json(by_alias=True) + "\n")
+            count += 1
+    if skipped:
+        log.warning("%d reviewed cases have no clean frame and were left out", skipped)
+    manifest = CaseExportManifest(exported_at=utcnow(), statuses=statuses, since=since, count=count)
+    # The manifest is written last: a folder without one is an interrupted export.
+    (out / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return ExportSummary(manifest, skipped)
+
+
+def _exported(case: Case, store: EvidenceStore, out: Path) -> ExportedCase | None:
+    frame = next((e for role in FRAME_ROLES for e in case.evidence if e.role == role), None)
+    if frame is None or case.model_name is None or case.model_version is None or case.model_sha256 is None:
+        return None
+    source = store.path(frame.sha256)
+    if not source.is_file():
+        log.warning("case %d: evidence %s missing from the store", case.id, frame.sha256)
+        return None
+    image = f"{IMAGES_DIR}/{frame.sha256}.jpg"
+    target = out / image
+    if not target.exists():
+        shutil.copyfile(source, target)
+    detections = [DetectionRecord.model_validate(d) for d in case.detections]
+    accepted = case.status != CaseStatus.REJECTED.value
+    return ExportedCase(
+        case_id=str(case.id),
+        event_id=case.event_id,
+        status="accepted" if accepted else "rejected",
+        violation_type=case.violation_type,
+        reviewed_violation_type=case.reviewed_violation_type,
+        reject_reason=case.reject_reason,
+        reviewer=case.reviewer,
+        reviewed_at=case.reviewed_at,
+        camera_id=case.camera_id or "",
+        image=image,
+        image_sha256=frame.sha256,
+        width=frame.width,
+        height=frame.height,
+        labels=detections if accepted else [],
+        rejected_detections=[] if accepted else detections,
+        model=ModelRef(name=case.model_name, version=case.model_version, sha256=case.model_sha256),
+    )

@@ -1,0 +1,47 @@
+"""Run the Alembic migrations programmatically. On PostgreSQL an advisory lock makes replicas that
+start together migrate one after another instead of racing to create the same tables."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+log = logging.getLogger(__name__)
+SCRIPT_LOCATION = "streetwatch.cases:migrations"
+MIGRATION_LOCK_ID = 0x5717EE7  # any constant shared by every replica
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the schema to `revision`; returns the revision the database is at afterwards."""
+    config = _config()
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines drown the service's own
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    now = current_revision(engine)
+    log.info("database schema at revision %s", now)
+    return now

@@ -1,0 +1,390 @@
+"""Case operations shared by the API, the review page, Open311 and the CLI. No HTTP here: errors
+are `CaseServiceError(status, detail)` and the web layer turns them into responses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from streetwatch.cases.db import session_scope
+from streetwatch.cases.evidence import CheckedImage, EvidenceStore
+from streetwatch.cases.lifecycle import CaseStatus, IllegalTransition, check_transition
+from streetwatch.cases.models import Case, CaseEvent, Evidence, utcnow
+from streetwatch.cases.schemas import CaseEventPublic, CasePage, CasePublic, EvidencePublic, TransitionRequest
+from streetwatch.cases.tokens import Principal, TokenKind
+from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, Location, ModelRef
+
+
+class CaseServiceError(Exception):
+    def __init__(self, status: int, detail: object) -> None:
+        super().__init__(str(detail))
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class FilingResult:
+    case: CasePublic
+    created: bool
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    violation_type: str | None = None
+    camera_id: str | None = None
+    statuses: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
+    source: str | None = None
+    ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+def report_digest(report: CaseReport) -> str:
+    """The idempotency fingerprint: the case JSON in canonical form (evidence hashes included)."""
+    canonical = json.dumps(report.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def authorise_filing(principal: Principal, report: CaseReport) -> None:
+    if principal.kind is not TokenKind.DEVICE:
+        raise CaseServiceError(403, f"only device tokens may file cases; this is a {principal.kind} token")
+    if report.device_id != principal.subject:
+        raise CaseServiceError(
+            403, f"this token belongs to device {principal.subject!r}; the case names device {report.device_id!r}"
+        )
+    if report.camera_id not in principal.cameras:
+        raise CaseServiceError(
+            403,
+            f"device {principal.subject!r} may file for cameras {', '.join(sorted(principal.cameras))}; "
+            f"the case names camera {report.camera_id!r}",
+        )
+
+
+def find_replay(factory: sessionmaker[Session], event_id: str, digest: str) -> FilingResult | None:
+    """An earlier filing with this key: 200 with it when the body is the same, 409 when it is not."""
+    with session_scope(factory) as session:
+        case = session.scalar(select(Case).where(Case.event_id == event_id))
+        if case is None:
+            return None
+        if case.body_sha256 != digest:
+            raise CaseServiceError(
+                409,
+                f"Idempotency-Key {event_id} was already used for case {case.id} with a different body; "
+                "a new event needs a new key",
+            )
+        return FilingResult(to_public(case), created=False)
+
+
+def file_case(
+    factory: sessionmaker[Session],
+    store: EvidenceStore,
+    principal: Principal,
+    report: CaseReport,
+    images: list[CheckedImage],
+) -> FilingResult:
+    """Store the images, then insert the case. The UNIQUE event_id decides concurrent replays: the
+    loser's INSERT fails and it answers with the winner's case (insert first, read after, so that a
+    SQLite writer never upgrades a read snapshot)."""
+    event_id = str(report.event_id)
+    digest = report_digest(report)
+    replay = find_replay(factory, event_id, digest)
+    if replay is not None:
+        return replay
+    by_sha = {image.sha256: image for image in images}
+    for image in images:
+        store.put(image)
+    now = utcnow()
+    case = Case(
+        event_id=event_id,
+        body_sha256=digest,
+        source="edge",
+        status=CaseStatus.REPORTED.value,
+        violation_type=report.violation_type.value,
+        standard_code=report.standard_code,
+        urgent=report.urgent,
+        device_id=report.device_id,
+        camera_id=report.camera_id,
+        zone_id=report.zone_id,
+        first_seen=report.first_seen,
+        confirmed_at=report.confirmed_at,
+        received_at=now,
+        updated_at=now,
+        lat=report.location.lat,
+        lon=report.location.lon,
+        address=report.location.address,
+        grid_code=report.location.grid_code,
+        model_name=report.model.name,
+        model_version=report.model.version,
+        model_sha256=report.model.sha256,
+        frame_width=report.frame_size[0] if report.frame_size else None,
+        frame_height=report.frame_size[1] if report.frame_size else None,
+        detections=[d.model_dump(mode="json", by_alias=True) for d in report.detections],
+    )
+    case.evidence = [
+        Evidence(
+            role=ref.role.value,
+            sha256=ref.sha256,
+            content_type=by_sha[ref.sha256].content_type,
+            size_bytes=len(by_sha[ref.sha256].data),
+            width=by_sha[ref.sha256].width,
+            height=by_sha[ref.sha256].height,
+            captured_at=ref.captured_at,
+        )
+        for ref in report.evidence
+    ]
+    try:
+        with session_scope(factory) as session:
+            session.add(case)
+            session.flush()
+            session.add(_event(case.id, principal, "filed", None, CaseStatus.REPORTED, None, None))
+            public = to_public(case)
+    except IntegrityError:
+        replay = find_replay(factory, event_id, digest)
+        if replay is None:  # the conflicting row vanished: not an idempotency race
+            raise
+        return replay
+    return FilingResult(public, created=True)
+
+
+def file_open311_request(
+    factory: sessionmaker[Session],
+    principal: Principal,
+    *,
+    violation_type: str,
+    service_code: str,
+    lat: float,
+    lon: float,
+    address: str | None,
+    description: str | None,
+    reporter: dict[str, str],
+) -> CasePublic:
+    """A report made by a person through an Open311 client: no evidence, no model, status reported."""
+    now = utcnow()
+    case = Case(
+        event_id=str(uuid.uuid4()),
+        body_sha256=hashlib.sha256(f"{service_code}|{lat}|{lon}|{description}".encode()).hexdigest(),
+        source="open311",
+        status=CaseStatus.REPORTED.value,
+        violation_type=violation_type,
+        standard_code=service_code,
+        urgent=False,
+        first_seen=now,
+        confirmed_at=now,
+        received_at=now,
+        updated_at=now,
+        lat=lat,
+        lon=lon,
+        address=address,
+        description=description,
+        detections=[],
+        reporter=reporter or None,
+    )
+    with session_scope(factory) as session:
+        session.add(case)
+        session.flush()
+        session.add(_event(case.id, principal, "filed", None, CaseStatus.REPORTED, None, None))
+        return to_public(case)
+
+
+def get_case(factory: sessionmaker[Session], case_id: int, *, with_history: bool = True) -> CasePublic:
+    with session_scope(factory) as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise CaseServiceError(404, f"no case {case_id}")
+        history = None
+        if with_history:
+            history = list(
+                session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
+            )
+        return to_public(case, history)
+
+
+def evidence_of(factory: sessionmaker[Session], case_id: int, sha256: str) -> Evidence:
+    with session_scope(factory) as session:
+        row = session.scalar(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == sha256).limit(1))
+        if row is None:
+            raise CaseServiceError(404, f"case {case_id} has no evidence {sha256}")
+        return row
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, value = text.partition(":")
+        if version != "v1":
+            raise ValueError(version)
+        last_id = int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise CaseServiceError(422, f"cursor {cursor[:40]!r} is not one this service issued") from None
+    return last_id
+
+
+def filtered(query: Select[tuple[Case]], flt: CaseFilter) -> Select[tuple[Case]]:
+    if flt.violation_type:
+        query = query.where(func.coalesce(Case.reviewed_violation_type, Case.violation_type) == flt.violation_type)
+    if flt.camera_id:
+        query = query.where(Case.camera_id == flt.camera_id)
+    if flt.statuses:
+        query = query.where(Case.status.in_(flt.statuses))
+    if flt.since:
+        query = query.where(Case.confirmed_at >= flt.since)
+    if flt.until:
+        query = query.where(Case.confirmed_at < flt.until)
+    if flt.bbox:
+        min_lon, min_lat, max_lon, max_lat = flt.bbox
+        query = query.where(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
+    if flt.source:
+        query = query.where(Case.source == flt.source)
+    if flt.ids:
+        query = query.where(Case.id.in_(flt.ids))
+    return query
+
+
+def list_cases(factory: sessionmaker[Session], flt: CaseFilter, *, limit: int, cursor: str | None) -> CasePage:
+    """Newest first; the cursor is the last id seen, so pages stay stable while cases arrive."""
+    query = filtered(select(Case), flt).order_by(Case.id.desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(Case.id < decode_cursor(cursor))
+    with session_scope(factory) as session:
+        rows = list(session.scalars(query))
+        items = [to_public(c) for c in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return CasePage(items=items, next_cursor=next_cursor)
+
+
+def review_queue(factory: sessionmaker[Session], limit: int) -> list[CasePublic]:
+    """Reported cases for the review page: urgent ones first, then oldest first."""
+    query = (
+        select(Case).where(Case.status == CaseStatus.REPORTED.value).order_by(Case.urgent.desc(), Case.id).limit(limit)
+    )
+    with session_scope(factory) as session:
+        return [to_public(c) for c in session.scalars(query)]
+
+
+def transition(
+    factory: sessionmaker[Session], case_id: int, request: TransitionRequest, actor: Principal
+) -> CasePublic:
+    """Move a case along its lifecycle. Compare-and-set on the status, so two reviewers acting on
+    one case at once cannot both win."""
+    if actor.kind is not TokenKind.REVIEWER:
+        raise CaseServiceError(403, f"only reviewer tokens may change a case; this is a {actor.kind} token")
+    with session_scope(factory) as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise CaseServiceError(404, f"no case {case_id}")
+        current = CaseStatus(case.status)
+    try:
+        check_transition(current, request.to)
+    except IllegalTransition as exc:
+        raise CaseServiceError(409, f"case {case_id}: {exc}") from None
+    now = utcnow()
+    values: dict[str, object] = {"status": request.to.value, "updated_at": now}
+    if request.to in (CaseStatus.ACCEPTED, CaseStatus.REJECTED):
+        values |= {"reviewer": actor.subject, "reviewed_at": now}
+        values["reject_reason"] = request.reason if request.to == CaseStatus.REJECTED else None
+        if request.violation_type is not None:
+            values["reviewed_violation_type"] = request.violation_type.value
+    with session_scope(factory) as session:
+        result = session.execute(update(Case).where(Case.id == case_id, Case.status == current.value).values(**values))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise CaseServiceError(409, f"case {case_id} changed while this request was made; reload and retry")
+        vt = request.violation_type.value if request.violation_type else None
+        session.add(_event(case_id, actor, "transition", current, request.to, request.reason, vt, at=now))
+    return get_case(factory, case_id)
+
+
+def _event(
+    case_id: int,
+    actor: Principal,
+    action: str,
+    from_status: CaseStatus | None,
+    to_status: CaseStatus,
+    reason: str | None,
+    violation_type: str | None,
+    at: datetime | None = None,
+) -> CaseEvent:
+    return CaseEvent(
+        case_id=case_id,
+        at=at or utcnow(),
+        actor=actor.subject,
+        actor_kind=actor.kind.value,
+        action=action,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value,
+        reason=reason,
+        violation_type=violation_type,
+    )
+
+
+def to_public(case: Case, history: list[CaseEvent] | None = None) -> CasePublic:
+    model = None
+    if case.model_name and case.model_version and case.model_sha256:
+        model = ModelRef(name=case.model_name, version=case.model_version, sha256=case.model_sha256)
+    frame = (case.frame_width, case.frame_height) if case.frame_width and case.frame_height else None
+    return CasePublic(
+        id=case.id,
+        event_id=case.event_id,
+        source=case.source,
+        status=CaseStatus(case.status),
+        violation_type=case.violation_type,
+        reviewed_violation_type=case.reviewed_violation_type,
+        standard_code=case.standard_code,
+        urgent=case.urgent,
+        device_id=case.device_id,
+        camera_id=case.camera_id,
+        zone_id=case.zone_id,
+        first_seen=case.first_seen,
+        confirmed_at=case.confirmed_at,
+        received_at=case.received_at,
+        updated_at=case.updated_at,
+        location=Location(lat=case.lat, lon=case.lon, address=case.address, grid_code=case.grid_code),
+        description=case.description,
+        model=model,
+        frame_size=frame,
+        detections=[DetectionRecord.model_validate(d) for d in case.detections],
+        evidence=[
+            EvidencePublic(
+                role=e.role,
+                sha256=e.sha256,
+                content_type=e.content_type,
+                size_bytes=e.size_bytes,
+                width=e.width,
+                height=e.height,
+                captured_at=e.captured_at,
+                url=f"{API_PREFIX}/cases/{case.id}/evidence/{e.sha256}",
+            )
+            for e in case.evidence
+        ],
+        reviewer=case.reviewer,
+        reviewed_at=case.reviewed_at,
+        reject_reason=case.reject_reason,
+        history=None
+        if history is None
+        else [
+            CaseEventPublic(
+                at=h.at,
+                actor=h.actor,
+                actor_kind=h.actor_kind,
+                action=h.action,
+                from_status=h.from_status,
+                to_status=h.to_status,
+                reason=h.reason,
+                violation_type=h.violation_type,
+            )
+            for h in history
+        ],
+    )

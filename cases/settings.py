@@ -1,0 +1,133 @@
+"""Case-service settings: environment variables (prefix `STREETWATCH_CASES_`, plus `DATABASE_URL`)
+or an env file, checked once at start. Outside dev mode, default or weak secrets are refused."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streetwatch.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path("streetwatch-cases")
+# Values people paste from tutorials; refused as secrets outside dev mode.
+WEAK_SECRETS = frozenset({"changethis", "change-me", "changeme", "secret", "password", "dev", "test", "default"})
+MIN_SECRET_LENGTH = 32
+
+
+class StorageSettings(BaseSettings):
+    """Where cases live. Admin commands (migrate, token, export) need only this, not the secret."""
+
+    model_config = SettingsConfigDict(env_prefix="STREETWATCH_CASES_", extra="forbid", populate_by_name=True)
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "STREETWATCH_CASES_DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL; default: an embedded SQLite file in data_dir",
+    )
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="home of the default SQLite file and evidence")
+    evidence_dir: Path | None = Field(
+        default=None,
+        description="content-addressed evidence store (shared storage when several replicas run); default: "
+        "`evidence/` beside a SQLite file, else in data_dir",
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'cases.db').resolve()}"
+
+    def resolved_evidence_dir(self) -> Path:
+        if self.evidence_dir is not None:
+            return self.evidence_dir.resolve()
+        sqlite_file = sqlite_path(self.resolved_database_url())
+        if sqlite_file is not None:
+            return sqlite_file.parent / "evidence"
+        return (self.data_dir / "evidence").resolve()
+
+
+class CaseSettings(StorageSettings):
+    """Everything the running service needs."""
+
+    dev_mode: bool = Field(default=False, description="allow a missing or weak secret key (never in production)")
+    secret_key: SecretStr | None = Field(default=None, description="signs review-page sessions and CSRF tokens")
+    max_evidence_bytes: int = Field(default=5 * 1024 * 1024, gt=0, description="per evidence image")
+    max_evidence_count: int = Field(default=8, gt=0, le=64, description="evidence parts per case")
+    max_image_pixels: int = Field(default=40_000_000, gt=0, description="decompression-bomb guard (width*height)")
+    max_case_json_bytes: int = Field(default=256 * 1024, gt=0)
+    page_size: int = Field(default=50, gt=0, le=500)
+    service_codes_file: Path | None = Field(default=None, description="violation type -> city code table (YAML)")
+    open311_jurisdiction: str = Field(default="streetwatch", max_length=100)
+    migrate_on_start: bool = True
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> CaseSettings:
+        if self.dev_mode:
+            return self
+        if self.secret_key is None:
+            raise ValueError(
+                "STREETWATCH_CASES_SECRET_KEY is not set: give at least 32 random characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or run in dev mode (serve --dev, STREETWATCH_CASES_DEV_MODE=true)"
+            )
+        value = self.secret_key.get_secret_value()
+        if value.strip().lower() in WEAK_SECRETS or len(value) < MIN_SECRET_LENGTH or len(set(value)) < 10:
+            raise ValueError(
+                f"STREETWATCH_CASES_SECRET_KEY is a default or weak value ({len(value)} characters); "
+                f"expected at least {MIN_SECRET_LENGTH} random characters"
+            )
+        return self
+
+    @property
+    def request_body_limit(self) -> int:
+        """The whole multipart body: every evidence part at its limit, the JSON, and headroom for boundaries."""
+        return self.max_evidence_count * self.max_evidence_bytes + self.max_case_json_bytes + 64 * 1024
+
+    def signing_key(self) -> bytes:
+        if self.secret_key is None:  # dev mode only (checked above): sessions last one process
+            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+        return self.secret_key.get_secret_value().encode()
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here (psycopg2 is not installed); `postgres://` is Heroku's spelling."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for in-memory databases and other backends)."""
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
+            return Path(url[len(prefix) :].split("?")[0]).resolve()
+    return None
+
+
+def load_settings(**overrides: object) -> CaseSettings:
+    """Settings from the environment with explicit overrides (CLI flags); one clear error when invalid."""
+    return _load(CaseSettings, overrides)  # type: ignore[return-value]
+
+
+def load_storage_settings(**overrides: object) -> StorageSettings:
+    return _load(StorageSettings, overrides)
+
+
+def _load(kind: type[StorageSettings], overrides: dict[str, object]) -> StorageSettings:
+    from pydantic import ValidationError
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return kind(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        raise ConfigError("invalid case-service settings:\n" + "\n".join(problems)) from None
