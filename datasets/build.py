@@ -1,0 +1,100 @@
+"""`data build RECIPE --out DIR`: every step of a recipe, in order, into one folder.
+
+    DIR/dataset/   the internal form after each step (items.jsonl, dataset.json)
+    DIR/cache/     teacher outputs per image content: a rebuild never reruns the teacher
+    DIR/stats/     stats.md + PNG plots, check.md
+    DIR/images, labels, data.yaml, files.sha256, machine_labels.jsonl, manifest.json (the export)
+
+Each step is idempotent, so a rebuild gives the same content hash when nothing changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from streetwatch.datasets.check import apply_fixes, run_checks
+from streetwatch.datasets.dedupe import dedupe
+from streetwatch.datasets.export import ExportManifest, export_dataset
+from streetwatch.datasets.importing import SourceSpec, import_source
+from streetwatch.datasets.plots import write_plots
+from streetwatch.datasets.pseudo import pseudo_label
+from streetwatch.datasets.recipe import group_rules, load_recipe, repo_root_for, resolve_data_root
+from streetwatch.datasets.split import split_dataset
+from streetwatch.datasets.stats import compute_stats, to_markdown
+from streetwatch.datasets.store import Dataset, load_or_new, save
+from streetwatch.datasets.teacher import resolve_model
+from streetwatch.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: ExportManifest
+    out: Path
+    check_errors: int
+
+
+def build(recipe_path: Path, out: Path, *, data_root: Path | None = None, threads: int | None = None) -> BuildResult:
+    recipe = load_recipe(recipe_path)
+    base = repo_root_for(recipe_path)
+    root = resolve_data_root(recipe, base, data_root)
+    work, stats_dir = out / "dataset", out / "stats"
+    previous = load_or_new(work)
+    phash_by_sha = {i.sha256: i.phash for i in previous.items if i.phash}
+
+    dataset = Dataset()
+    for entry in recipe.sources:
+        path = Path(entry.path) if Path(entry.path).is_absolute() else root / entry.path
+        mapping = Path(entry.mapping) if Path(entry.mapping).is_absolute() else base / entry.mapping
+        spec = SourceSpec(name=entry.name, path=path, mapping=mapping, format=entry.format, groups=group_rules(entry))
+        record = import_source(dataset, spec)
+        log.info("imported %s: %d images", record.name, record.images)
+    for item in dataset.items:
+        item.phash = phash_by_sha.get(item.sha256)
+    save(work, dataset)
+
+    report = run_checks(dataset)
+    if recipe.check.fix:
+        apply_fixes(dataset, report)
+    stats_dir.mkdir(parents=True, exist_ok=True)
+    (stats_dir / "check.md").write_text(report.to_markdown(), encoding="utf-8")
+    remaining = [i for i in report.errors if not (recipe.check.fix and i.fixable)]
+    if recipe.check.fail_on_errors and remaining:
+        raise InputError(f"check: {len(remaining)} error(s) remain after fixing; see {stats_dir / 'check.md'}")
+    log.info("check: %d issue(s), %d fixed", len(report.issues), report.fixed)
+    save(work, dataset)
+
+    if recipe.teacher is not None:
+        teacher = recipe.teacher
+        model_spec = teacher.model if not teacher.model.endswith(".onnx") else str(base / teacher.model)
+        model_path, sha = resolve_model(model_spec)
+        result = pseudo_label(
+            dataset,
+            model_path,
+            conf=teacher.conf,
+            classes=teacher.classes,
+            iou_merge=teacher.iou_merge,
+            cache_dir=out / "cache",
+            threads=threads,
+            expected_sha256=sha,
+        )
+        log.info("pseudo-label: %d teacher runs, %d machine boxes", result.teacher_runs, result.machine_boxes)
+        save(work, dataset)
+
+    result_d = dedupe(dataset, hamming=recipe.dedupe.hamming)
+    log.info("dedupe: %s", result_d)
+    save(work, dataset)
+    result_s = split_dataset(dataset, ratios=recipe.split.ratios, seed=recipe.split.seed)
+    log.info("split: %s", result_s)
+    save(work, dataset)
+
+    manifest = export_dataset(dataset, out, name=recipe.name)
+    shutil.copyfile(recipe_path, out / "recipe.yaml")
+    stats = compute_stats(dataset)
+    plots = write_plots(stats, stats_dir)
+    (stats_dir / "stats.md").write_text(to_markdown(stats, dataset, plots), encoding="utf-8")
+    return BuildResult(manifest=manifest, out=out, check_errors=len(report.errors))
