@@ -63,3 +63,43 @@ def dets(*items: tuple[str, list[float], float]) -> Detections:
 
 def obs(t: float, detections: Detections, wall0: datetime = T0_WALL, camera_id: str = "cam-1") -> Observation:
     return Observation(camera_id, t, wall0 + timedelta(seconds=t), FRAME, detections)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def street_frame(sample_images: list[Path], size: tuple[int, int] = (640, 360)) -> np.ndarray:
+    import cv2
+
+    image = cv2.imread(str(next(p for p in sample_images if p.name == "bus.jpg")))
+    return cv2.resize(image, size)
+
+
+def make_bundle(frame: np.ndarray, urgent: bool = False, camera_id: str = "cam-1"):  # -> CaseBundle
+    """A real case: a violation event on a real frame, through the real evidence builder."""
+    from zoneinfo import ZoneInfo
+
+    from streetwatch.contract import ModelRef
+    from streetwatch.edge.events import Moment, ViolationEvent
+    from streetwatch.edge.evidence import EvidenceBuilder
+    from streetwatch.models.taxonomy import ViolationType
+
+    config = make_config()
+    camera = config.cameras[0].model_copy(update={"id": camera_id})
+    d = dets(("car", [50, 60, 200, 180], 0.8))
+    first = Moment(t=0.0, wall=T0_WALL, frame=frame, detections=d)
+    confirmed = Moment(t=300.0, wall=T0_WALL + timedelta(seconds=300), frame=frame, detections=d)
+    violation = ViolationType.OPEN_BURNING if urgent else ViolationType.ILLEGAL_PARKING
+    event = ViolationEvent(camera_id, "curb", violation, "09009", urgent, first, confirmed)
+    builder = EvidenceBuilder(
+        device_id="box-1",
+        model=ModelRef(name="tiny", version="1", sha256="0" * 64),
+        names=CLASS_NAMES,
+        tz=ZoneInfo("Asia/Shanghai"),
+    )
+    return builder.build(event, camera)

@@ -1,0 +1,153 @@
+"""Turn a `ViolationEvent` into a `CaseReport` plus four JPEGs (first seen / confirmation, each
+annotated and clean), hashed with sha256. Faces and plates are not blurred in v1: `PrivacyFilter`
+is the hook a later version fills in (applied to every frame before it is encoded)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from streetwatch.contract import CaseReport, DetectionRecord, EvidenceRef, EvidenceRole, Location, ModelRef
+from streetwatch.edge.config import CameraConfig, ZoneConfig
+from streetwatch.edge.events import Moment, ViolationEvent
+from streetwatch.inference.detections import Detections
+from streetwatch.inference.draw import draw_detections
+from streetwatch.models.taxonomy import CLASS_NAMES
+
+Frame = npt.NDArray[np.uint8]
+
+
+class PrivacyFilter(Protocol):
+    """Blur what must not leave the box (faces, plates); returns a new frame, never edits its input."""
+
+    def apply(self, frame: Frame, detections: Detections, names: tuple[str, ...]) -> Frame: ...
+
+
+class NoPrivacyFilter:
+    """v1: evidence frames are kept as captured."""
+
+    def apply(self, frame: Frame, detections: Detections, names: tuple[str, ...]) -> Frame:
+        return frame
+
+
+PRIVACY_FILTERS: dict[str, type[NoPrivacyFilter]] = {"none": NoPrivacyFilter}
+
+
+@dataclass(frozen=True)
+class EvidenceImage:
+    role: EvidenceRole
+    jpeg: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CaseBundle:
+    report: CaseReport
+    images: list[EvidenceImage]
+
+
+def encode_jpeg(frame: Frame, quality: int) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR frame
+        raise RuntimeError("JPEG encoding failed")
+    return buffer.tobytes()
+
+
+def draw_zone(frame: Frame, zone: ZoneConfig, color: tuple[int, int, int] = (0, 0, 255)) -> Frame:
+    """A copy with the zone polygon outlined, lightly filled, and labelled with id and type."""
+    out = frame.copy()
+    pts = np.asarray(zone.polygon, dtype=np.int32).reshape(-1, 1, 2)
+    overlay = out.copy()
+    cv2.fillPoly(overlay, [pts], color)
+    cv2.addWeighted(overlay, 0.15, out, 0.85, 0, dst=out)
+    cv2.polylines(out, [pts], True, color, 2, cv2.LINE_AA)
+    x, y = pts.reshape(-1, 2).min(axis=0)
+    scale = max(0.4, min(out.shape[:2]) / 1200)
+    cv2.putText(out, f"{zone.id} ({zone.type})", (int(x) + 4, int(y) + 18), cv2.FONT_HERSHEY_SIMPLEX, scale, color, 1)
+    return out
+
+
+def stamp(frame: Frame, text: str) -> Frame:
+    """Text on a dark band at the top-left (timestamp, camera, violation)."""
+    out = frame.copy()
+    scale = max(0.45, min(out.shape[:2]) / 1000)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.rectangle(out, (0, 0), (tw + 12, th + base + 12), (0, 0, 0), -1)
+    cv2.putText(out, text, (6, th + 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+class EvidenceBuilder:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        model: ModelRef,
+        names: tuple[str, ...],
+        tz: tzinfo,
+        jpeg_quality: int = 90,
+        privacy: PrivacyFilter | None = None,
+    ) -> None:
+        self.device_id, self.model, self.names, self.tz = device_id, model, names, tz
+        self.jpeg_quality = jpeg_quality
+        self.privacy = privacy or NoPrivacyFilter()
+
+    def build(self, event: ViolationEvent, camera: CameraConfig) -> CaseBundle:
+        zone = next(z for z in camera.zones if z.id == event.zone_id)
+        images: list[EvidenceImage] = []
+        refs: list[EvidenceRef] = []
+        for moment, annotated_role, clean_role in (
+            (event.first_seen, EvidenceRole.FIRST_SEEN, EvidenceRole.FIRST_SEEN_CLEAN),
+            (event.confirmed, EvidenceRole.CONFIRMATION, EvidenceRole.CONFIRMATION_CLEAN),
+        ):
+            clean = self.privacy.apply(moment.frame, moment.detections, self.names)
+            label = f"{moment.wall.astimezone(self.tz):%Y-%m-%d %H:%M:%S %Z}  {camera.id}  {event.violation}"
+            annotated = stamp(draw_detections(draw_zone(clean, zone), moment.detections, self.names), label)
+            for role, frame in ((annotated_role, annotated), (clean_role, clean)):
+                jpeg = encode_jpeg(frame, self.jpeg_quality)
+                digest = hashlib.sha256(jpeg).hexdigest()
+                images.append(EvidenceImage(role, jpeg, digest))
+                refs.append(EvidenceRef(role=role, sha256=digest, captured_at=moment.wall))
+        height, width = event.confirmed.frame.shape[:2]
+        report = CaseReport(
+            event_id=event.event_id,
+            device_id=self.device_id,
+            camera_id=camera.id,
+            violation_type=event.violation,
+            standard_code=event.standard_code,
+            first_seen=event.first_seen.wall,
+            confirmed_at=event.confirmed.wall,
+            zone_id=zone.id,
+            location=Location.model_validate(camera.location.model_dump()),
+            detections=self.records(event.confirmed),
+            model=self.model,
+            evidence=refs,
+            urgent=event.urgent,
+            frame_size=(width, height),
+        )
+        return CaseBundle(report, images)
+
+    def records(self, moment: Moment) -> list[DetectionRecord]:
+        """Detections as the contract wants them: taxonomy names only, boxes clipped to the frame."""
+        height, width = moment.frame.shape[:2]
+        out = []
+        for box, conf, cls, tid in moment.detections:
+            name = self.names[cls] if cls < len(self.names) else ""
+            if name not in CLASS_NAMES:
+                continue
+            x1, y1, x2, y2 = (float(v) for v in np.clip(box, 0, [width, height, width, height]))
+            out.append(
+                DetectionRecord(
+                    class_name=name,
+                    confidence=round(min(max(conf, 0.0), 1.0), 4),
+                    box=(round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)),
+                    tracker_id=tid if tid is not None and tid >= 0 else None,
+                )
+            )
+        return out[:200]

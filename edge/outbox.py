@@ -1,0 +1,290 @@
+"""The durable outbox: every case is on disk (evidence JPEGs + a SQLite row) before it is sent.
+
+Write order for power loss: JPEGs are written to a temporary name, fsynced and renamed, the
+folder fsynced; then the row is committed (WAL, `synchronous=FULL`, so the commit is on disk when
+`enqueue` returns). A crash before the commit leaves orphan files that `recover()` removes; a
+crash after it leaves a pending row that the sender delivers on the next start.
+
+Disk budget (`storage.max_bytes`, evidence + database), in this order when a new case does not fit:
+1. evidence of delivered cases older than `retention_days` is deleted (this also runs hourly);
+2. evidence of delivered (or rejected) cases is deleted, oldest first, whatever its age;
+3. `when_full: drop_new` refuses the new case (urgent ones are still kept: a fire is never
+   dropped for a parked car), `drop_oldest_pending` deletes the oldest undelivered non-urgent cases.
+Evidence of an undelivered case is never deleted by steps 1-2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from streetwatch.edge.evidence import CaseBundle
+
+log = logging.getLogger(__name__)
+
+State = Literal["pending", "sent", "rejected", "dropped"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id TEXT PRIMARY KEY,
+    camera_id TEXT NOT NULL,
+    violation TEXT NOT NULL,
+    urgent INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    case_json TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    sent_at REAL,
+    evidence_pruned INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, urgent DESC, next_attempt_at);
+CREATE TABLE IF NOT EXISTS health_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    camera_id TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    at REAL NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    event_id: str
+    case_json: str
+    evidence: list[Path]  # JPEG files, in the order of the case's evidence list
+    urgent: bool
+    attempts: int
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durable(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Outbox:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_bytes: int,
+        retention_days: float,
+        when_full: Literal["drop_new", "drop_oldest_pending"] = "drop_new",
+    ) -> None:
+        self.root = root
+        self.evidence_dir = root / "evidence"
+        self.evidence_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = root / "outbox.sqlite3"
+        self.max_bytes, self.retention_s, self.when_full = max_bytes, retention_days * 86400, when_full
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self.wakeup = threading.Event()  # set when something new is due: the sender wakes at once
+        self.dropped = 0
+        self.recover()
+
+    # -- writing -----------------------------------------------------------------------------------
+    def enqueue(self, bundle: CaseBundle) -> bool:
+        """Persist a case and its evidence; False when the disk budget refused it."""
+        report = bundle.report
+        event_id = str(report.event_id)
+        size = sum(len(i.jpeg) for i in bundle.images) + 2048
+        with self._lock:
+            if not self._make_room(size, urgent=report.urgent):
+                self.dropped += 1
+                log.error(
+                    "outbox full (%d bytes budget): case %s (%s) not stored",
+                    self.max_bytes,
+                    event_id,
+                    report.violation_type,
+                )
+                return False
+            folder = self.evidence_dir / event_id
+            folder.mkdir(exist_ok=True)
+            paths = []
+            for image in bundle.images:
+                path = folder / f"{image.role.value}.jpg"
+                _write_durable(path, image.jpeg)
+                paths.append(path)
+            _fsync_dir(folder)
+            _fsync_dir(self.evidence_dir)
+            self._db.execute(
+                "INSERT OR IGNORE INTO outbox (event_id, camera_id, violation, urgent, created_at, case_json, evidence,"
+                " bytes, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (
+                    event_id,
+                    report.camera_id,
+                    report.violation_type.value,
+                    int(report.urgent),
+                    time.time(),
+                    report.model_dump_json(by_alias=True),
+                    json.dumps([str(p.relative_to(self.root)) for p in paths]),
+                    size,
+                    0.0,
+                ),
+            )
+        self.wakeup.set()
+        return True
+
+    def record_health(self, camera_id: str, problem: str, started: bool, detail: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO health_events (camera_id, problem, started, at, detail) VALUES (?, ?, ?, ?, ?)",
+                (camera_id, problem, int(started), time.time(), detail),
+            )
+
+    # -- sending -----------------------------------------------------------------------------------
+    def next_due(self, now: float | None = None) -> tuple[OutboxItem | None, float | None]:
+        """The most urgent due item, and when the next one is due if none is now."""
+        now = time.time() if now is None else now
+        with self._lock:
+            row = self._db.execute(
+                "SELECT event_id, case_json, evidence, urgent, attempts FROM outbox WHERE state = 'pending'"
+                " AND next_attempt_at <= ? ORDER BY urgent DESC, created_at LIMIT 1",
+                (now,),
+            ).fetchone()
+            if row is None:
+                nxt = self._db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
+                return None, nxt
+        event_id, case_json, evidence, urgent, attempts = row
+        paths = [self.root / p for p in json.loads(evidence)]
+        return OutboxItem(event_id, case_json, paths, bool(urgent), attempts), None
+
+    def mark_sent(self, event_id: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
+                " WHERE event_id = ?",
+                (time.time(), event_id),
+            )
+
+    def mark_retry(self, event_id: str, delay_s: float, error: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE event_id = ?",
+                (time.time() + delay_s, error[:500], event_id),
+            )
+
+    def mark_rejected(self, event_id: str, error: str) -> None:
+        """The server refused the case for good (4xx): kept for inspection, never resent."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? WHERE event_id = ?",
+                (error[:500], event_id),
+            )
+
+    # -- status ------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
+        return {state: n for state, n in rows}
+
+    def depth(self) -> int:
+        return self.counts().get("pending", 0)
+
+    def rows(self) -> list[tuple[str, str, int, str | None]]:
+        """(event_id, state, attempts, last_error) of every row, oldest first (for tests and status)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT event_id, state, attempts, last_error FROM outbox ORDER BY created_at"
+            ).fetchall()
+
+    def usage_bytes(self) -> int:
+        with self._lock:
+            return self._usage()
+
+    # -- housekeeping ------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """At start: remove evidence folders with no row (a crash between files and commit)."""
+        with self._lock:
+            known = {r[0] for r in self._db.execute("SELECT event_id FROM outbox")}
+        for folder in self.evidence_dir.iterdir():
+            if folder.is_dir() and folder.name not in known:
+                shutil.rmtree(folder, ignore_errors=True)
+            elif folder.suffix == ".tmp":
+                folder.unlink(missing_ok=True)
+        self.prune()
+
+    def prune(self, now: float | None = None) -> None:
+        """Retention: forget delivered cases (rows and evidence) older than `retention_days`."""
+        cutoff = (time.time() if now is None else now) - self.retention_s
+        with self._lock:
+            old = self._db.execute(
+                "SELECT event_id FROM outbox WHERE state IN ('sent', 'rejected', 'dropped') AND created_at < ?",
+                (cutoff,),
+            ).fetchall()
+            for (event_id,) in old:
+                shutil.rmtree(self.evidence_dir / event_id, ignore_errors=True)
+            self._db.execute(
+                "DELETE FROM outbox WHERE state IN ('sent', 'rejected', 'dropped') AND created_at < ?", (cutoff,)
+            )
+            self._db.execute("DELETE FROM health_events WHERE at < ?", (cutoff,))
+
+    def _usage(self) -> int:
+        stored = self._db.execute("SELECT COALESCE(SUM(bytes), 0) FROM outbox WHERE evidence_pruned = 0").fetchone()[0]
+        db_bytes = sum(p.stat().st_size for p in self.root.glob("outbox.sqlite3*") if p.is_file())
+        return int(stored) + db_bytes
+
+    def _make_room(self, size: int, urgent: bool) -> bool:
+        if self._usage() + size <= self.max_bytes:
+            return True
+        # Delivered evidence goes first, oldest first; the rows stay (they are small, and they say what was sent).
+        done = self._db.execute(
+            "SELECT event_id, bytes FROM outbox WHERE state IN ('sent', 'rejected', 'dropped') AND evidence_pruned = 0"
+            " ORDER BY created_at"
+        ).fetchall()
+        for event_id, _ in done:
+            shutil.rmtree(self.evidence_dir / event_id, ignore_errors=True)
+            self._db.execute("UPDATE outbox SET evidence_pruned = 1 WHERE event_id = ?", (event_id,))
+            if self._usage() + size <= self.max_bytes:
+                return True
+        if urgent:
+            return True  # over budget by one case rather than lose a fire
+        if self.when_full == "drop_new":
+            return False
+        pending = self._db.execute(
+            "SELECT event_id FROM outbox WHERE state = 'pending' AND urgent = 0 ORDER BY created_at"
+        ).fetchall()
+        for (event_id,) in pending:
+            shutil.rmtree(self.evidence_dir / event_id, ignore_errors=True)
+            self._db.execute(
+                "UPDATE outbox SET state = 'dropped', evidence_pruned = 1, last_error = 'disk budget'"
+                " WHERE event_id = ?",
+                (event_id,),
+            )
+            self.dropped += 1
+            log.error("outbox full: dropped undelivered case %s (when_full=drop_oldest_pending)", event_id)
+            if self._usage() + size <= self.max_bytes:
+                return True
+        return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
