@@ -52,6 +52,7 @@ def build(recipe_path: Path, out: Path, *, data_root: Path | None = None, thread
         mapping = Path(entry.mapping) if Path(entry.mapping).is_absolute() else base / entry.mapping
         spec = SourceSpec(name=entry.name, path=path, mapping=mapping, format=entry.format, groups=group_rules(entry))
         record = import_source(dataset, spec)
+        record.mapping = entry.mapping  # as the recipe names it, not where this checkout lives
         log.info("imported %s: %d images", record.name, record.images)
     for item in dataset.items:
         item.phash = phash_by_sha.get(item.sha256)

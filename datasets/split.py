@@ -1,9 +1,10 @@
 """Group-aware, stratified, seeded train/val/test split.
 
 Units are what may not be cut: the connected components of "same group" (scene, video) and
-"same near-duplicate cluster". Units are dealt out greedily, rarest class first, each to the
-split that is furthest below its target share for the classes the unit carries (and for its
-image count), so every class — including "no objects" — is spread by the ratios. The seed only
+"same near-duplicate cluster". Units are dealt out greedily, rarest class first and big units
+first, each to the split where it brings the per-class image counts closest to their targets
+(least growth of the squared distance), so every class — including "no objects" — is spread
+by the ratios, and a big unit does not flood a small split. The seed only
 orders equal units: the same items, ratios and seed always give the same split.
 """
 
@@ -18,6 +19,8 @@ from streetwatch.datasets.store import Dataset
 from streetwatch.datasets.unionfind import UnionFind
 from streetwatch.errors import InputError
 
+OTHER_WEIGHT = 0.1  # classes of a unit other than its rarest, relative to the rarest
+COUNT_WEIGHT = 0.1  # image-count balance, relative to the rarest class
 NO_OBJECTS = "(none)"  # a class-presence stratum of its own: negatives must reach every split too
 
 
@@ -68,11 +71,21 @@ def assign_splits(items: list[Item], ratios: tuple[float, float, float], seed: i
     for k in order:
         unit, counts = units[k], unit_classes[k]
 
-        def need(s: Split, counts: Counter[str] = counts) -> float:
-            class_need = sum((ratio[s] * total[c] - current[s][c]) / total[c] for c in counts)
-            return class_need / len(counts) + (ratio[s] * n_total - current_n[s]) / n_total
+        rarest = min(counts, key=lambda c: (total[c], c))
 
-        best = max(active, key=need)
+        def cost(s: Split, counts: Counter[str] = counts, rarest: str = rarest, n: int = len(unit)) -> float:
+            # Growth of the squared distance to the targets if the unit goes to `s`:
+            # (x + k - t)^2 - (x - t)^2 per class, relative to the class total. The rarest class
+            # decides (as in iterative stratification); the others and the image count only
+            # weigh in lightly, else a common class co-occurring would drag units into train.
+            def grow(c: str, k: int) -> float:
+                return k * (2 * (current[s][c] - ratio[s] * total[c]) + k) / total[c] ** 2
+
+            others = sum(grow(c, k) for c, k in counts.items() if c != rarest)
+            count = n * (2 * (current_n[s] - ratio[s] * n_total) + n) / n_total**2
+            return grow(rarest, counts[rarest]) + OTHER_WEIGHT * others + COUNT_WEIGHT * count
+
+        best = min(active, key=cost)  # ties: the earlier split (train) wins
         for item in unit:
             item.split = best
         current[best].update(counts)
