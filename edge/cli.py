@@ -1,20 +1,72 @@
-"""`streetwatch edge`: the edge agent: check a config, run cameras, file cases"""
+"""`streetwatch edge`: check a config, run the agent."""
 
 from __future__ import annotations
 
 import argparse
-
-from streetwatch.errors import StreetwatchError
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "edge",
         help="the edge agent: check a config, run cameras, file cases",
-        description="the edge agent: check a config, run cameras, file cases",
+        description="The edge agent: camera streams -> detector -> rules -> evidence -> cases filed with the case "
+        "service.",
     )
-    parser.set_defaults(func=_not_ready)
+    edge = parser.add_subparsers(dest="edge_command", metavar="COMMAND", required=True)
+
+    check = edge.add_parser(
+        "check",
+        help="validate a config file (errors with line numbers) and warn about rules the model cannot fire",
+        description="Validate an edge config. Errors name the line; warnings say what will not work as expected.",
+    )
+    check.add_argument("config", type=Path, help="edge config YAML")
+    check.add_argument("--no-model", action="store_true", help="do not open the model (config syntax only)")
+    check.set_defaults(func=_check)
+
+    run = edge.add_parser(
+        "run",
+        help="run the agent until SIGTERM (or until file sources end, when configured)",
+        description="Run the edge agent. SIGTERM/SIGINT stop it cleanly: frames in flight are judged, "
+        "cases are stored, and delivery is tried for drain_timeout_s.",
+    )
+    run.add_argument("config", type=Path, help="edge config YAML")
+    run.add_argument("--api-port", type=int, default=None, help="override api.port (0 = any free port)")
+    run.set_defaults(func=_run)
 
 
-def _not_ready(args: argparse.Namespace) -> int:
-    raise StreetwatchError("'edge' is not available in this build yet")
+def _check(args: argparse.Namespace) -> int:
+    from streetwatch.edge.checks import warnings_for
+    from streetwatch.edge.config import load_config
+
+    config = load_config(args.config)
+    names = None
+    if not args.no_model:
+        from streetwatch.inference.model_file import open_model
+
+        _, info = open_model(config.model.path, expected_sha256=config.model.sha256, threads=1)
+        names = info.names
+        print(f"model: {info.path.name} ({info.name} {info.version}), {len(names)} classes, sha256 {info.sha256[:12]}…")
+    zones = sum(len(c.zones) for c in config.cameras)
+    for warning in warnings_for(config, names):
+        print(f"warning: {warning}")
+    print(f"{args.config}: OK: {len(config.cameras)} camera(s), {zones} zone(s)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from streetwatch.edge.agent import EdgeAgent
+    from streetwatch.edge.checks import warnings_for
+    from streetwatch.edge.config import load_config
+
+    config = load_config(args.config)
+    if args.api_port is not None:
+        config = config.model_copy(update={"api": config.api.model_copy(update={"port": args.api_port})})
+    agent = EdgeAgent(config)
+    import logging
+
+    log = logging.getLogger("streetwatch.edge")
+    for warning in warnings_for(config, agent.detector.names):
+        log.warning(warning)
+    agent.run(install_signals=True)  # cases not yet delivered stay in the outbox for the next start
+    return 0

@@ -1,0 +1,299 @@
+"""The edge agent: camera workers -> one shared detector -> per-camera rules -> evidence -> outbox -> sender.
+
+Threads: one per camera (read, sample, health), one pipeline (batched detection, tracking, rules,
+evidence, outbox), one sender, and the local API. `run()` returns when asked to stop (SIGTERM) or,
+with `stop_when_sources_end`, when every file has played; either way it drains: frames already
+sampled are judged, cases already confirmed are stored, and delivery is tried for up to
+`drain_timeout_s` (what is left stays in the outbox for the next start).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from streetwatch.contract import ModelRef
+from streetwatch.edge.camera_rules import CameraRules
+from streetwatch.edge.config import CameraConfig, EdgeConfig, is_file_source
+from streetwatch.edge.events import Observation
+from streetwatch.edge.evidence import PRIVACY_FILTERS, EvidenceBuilder
+from streetwatch.edge.health import HealthMonitor
+from streetwatch.edge.metrics import EdgeMetrics
+from streetwatch.edge.outbox import Outbox
+from streetwatch.edge.sender import Backoff, Sender
+from streetwatch.edge.sources import SampledFrame
+from streetwatch.edge.worker import CameraWorker
+from streetwatch.inference.detections import Detections
+from streetwatch.inference.detector import Detector
+
+log = logging.getLogger(__name__)
+
+
+def open_detector(config: EdgeConfig) -> Detector:
+    """The one detector all cameras share; thresholds for classes the model lacks are ignored."""
+    model = config.model
+    probe = Detector(model.path, conf=model.conf, iou=model.iou, threads=model.threads, sha256=model.sha256)
+    class_conf = {name: value for name, value in model.class_conf.items() if name in probe.names}
+    if class_conf == {}:
+        return probe
+    return Detector(
+        model.path, conf=model.conf, iou=model.iou, threads=model.threads, sha256=model.sha256, class_conf=class_conf
+    )
+
+
+@dataclass
+class CameraRuntime:
+    config: CameraConfig
+    rules: CameraRules
+    health: HealthMonitor
+    worker: CameraWorker
+    latest: tuple[npt.NDArray[np.uint8], Detections] | None = None  # for the snapshot endpoint
+    cases: int = 0
+
+
+@dataclass
+class _Pending:
+    frame: SampledFrame
+    healthy: bool
+
+
+@dataclass
+class AgentStats:
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))  # frame-to-decision s
+    batches: int = 0
+
+
+class EdgeAgent:
+    def __init__(self, config: EdgeConfig, detector: Detector | None = None) -> None:
+        self.config = config
+        self.detector = detector or open_detector(config)
+        names = self.detector.names
+        storage = config.storage
+        self.outbox = Outbox(
+            storage.root,
+            max_bytes=storage.max_bytes,
+            retention_days=storage.retention_days,
+            when_full=storage.when_full,
+        )
+        self.metrics = EdgeMetrics(lambda: float(self.outbox.depth()))
+        info = self.detector.info
+        self.evidence = EvidenceBuilder(
+            device_id=config.device.id,
+            model=ModelRef(name=info.name[:100], version=str(info.version)[:50], sha256=info.sha256),
+            names=names,
+            tz=ZoneInfo(config.calendar.timezone),
+            jpeg_quality=storage.jpeg_quality,
+            privacy=PRIVACY_FILTERS[storage.privacy_filter](),
+        )
+        self.sender = Sender(
+            self.outbox,
+            base_url=config.device.case_service_url,
+            token=config.device.resolve_token(),
+            timeout_s=config.device.request_timeout_s,
+            backoff=Backoff(config.sender.backoff_initial_s, config.sender.backoff_max_s, config.sender.jitter),
+            on_result=lambda outcome, violation: self.metrics.cases.labels(violation, outcome).inc(),
+        )
+        self.cameras: dict[str, CameraRuntime] = {}
+        for camera in config.cameras:
+            if not camera.enabled:
+                continue
+            health = HealthMonitor(camera.health, storage.root / "reference" / f"{camera.id}.png")
+            worker = CameraWorker(
+                camera,
+                config.reconnect,
+                health,
+                self._deliver,
+                on_reconnect=lambda cid: self.metrics.reconnects.labels(cid).inc(),
+            )
+            self.cameras[camera.id] = CameraRuntime(camera, CameraRules(camera, config, names), health, worker)
+        self.stats = AgentStats()
+        self.stop_event = threading.Event()
+        self._cond = threading.Condition()
+        self._pending: dict[str, _Pending] = {}
+        self._pipeline_done = threading.Event()
+        self.started_at = time.monotonic()
+        self.api_port: int | None = None
+
+    # -- camera side -------------------------------------------------------------------------------
+    def _deliver(self, camera_id: str, frame: SampledFrame, started: list[str], ended: list[str]) -> None:
+        runtime = self.cameras[camera_id]
+        for problem in started:
+            detail = runtime.health.status.problems.get(problem, "")
+            log.warning("camera %s: health problem %s (%s): rules paused", camera_id, problem, detail)
+            self.outbox.record_health(camera_id, problem, True, detail)
+            self.metrics.health_events.labels(camera_id, problem).inc()
+        for problem in ended:
+            log.info("camera %s: %s cleared", camera_id, problem)
+            self.outbox.record_health(camera_id, problem, False, "")
+        healthy = runtime.health.status.healthy
+        self.metrics.camera_healthy.labels(camera_id).set(1 if healthy else 0)
+        with self._cond:
+            if camera_id in self._pending:
+                runtime.worker.state.dropped += 1
+            self._pending[camera_id] = _Pending(frame, healthy)
+            self._cond.notify()
+
+    # -- pipeline ----------------------------------------------------------------------------------
+    def _take_batch(self, timeout: float) -> list[tuple[str, _Pending]]:
+        with self._cond:
+            if not self._pending:
+                self._cond.wait(timeout)
+            # Oldest frames first, so no camera starves when the detector is the bottleneck.
+            ready = sorted(self._pending.items(), key=lambda kv: kv[1].frame.captured)[: self.config.model.max_batch]
+            for camera_id, _ in ready:
+                del self._pending[camera_id]
+            return ready
+
+    def pipeline_step(self, timeout: float = 0.5) -> int:
+        batch = self._take_batch(timeout)
+        if not batch:
+            return 0
+        started = time.perf_counter()
+        results = self.detector.detect_batch([p.frame.image for _, p in batch])
+        self.metrics.inference.observe(time.perf_counter() - started)
+        self.stats.batches += 1
+        for (camera_id, pending), detections in zip(batch, results, strict=True):
+            self._judge(camera_id, pending, detections)
+        return len(batch)
+
+    def _judge(self, camera_id: str, pending: _Pending, detections: Detections) -> None:
+        runtime = self.cameras[camera_id]
+        frame = pending.frame
+        obs = Observation(camera_id, frame.t, frame.wall, frame.image, detections)
+        events = runtime.rules.step(obs, healthy=pending.healthy)
+        for event in events:
+            bundle = self.evidence.build(event, runtime.config)
+            stored = self.outbox.enqueue(bundle)
+            outcome = "filed" if stored else "dropped_disk_full"
+            self.metrics.cases.labels(event.violation.value, outcome).inc()
+            runtime.cases += int(stored)
+            log.info(
+                "camera %s zone %s: %s confirmed -> case %s %s%s",
+                camera_id,
+                event.zone_id,
+                event.violation,
+                event.event_id,
+                outcome,
+                " [urgent]" if event.urgent else "",
+            )
+        latency = time.monotonic() - frame.captured
+        self.stats.latencies.append(latency)
+        self.metrics.latency.observe(latency)
+        self.metrics.frames.labels(camera_id).inc()
+        state = runtime.worker.state
+        self.metrics.fps.labels(camera_id).set(state.fps)
+        self.metrics.decoded.labels(camera_id).set(state.decoded)
+        self.metrics.camera_up.labels(camera_id).set(1 if state.connected else 0)
+        runtime.latest = (frame.image, detections)
+
+    def _pipeline_loop(self) -> None:
+        try:
+            while not self._pipeline_done.is_set():
+                try:
+                    self.pipeline_step()
+                except Exception:  # one bad frame must not stop every camera
+                    log.exception("pipeline error")
+                    time.sleep(0.5)
+            while self.pipeline_step(timeout=0):  # judge what was already sampled
+                pass
+        finally:
+            self._pipeline_done.set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def files_done(self) -> bool:
+        """Every non-looping file camera has played to its end and its last frames were judged."""
+        files = [r for r in self.cameras.values() if is_file_source(r.config) and not r.config.loop]
+        with self._cond:
+            idle = not self._pending
+        return bool(files) and all(r.worker.state.ended for r in files) and idle
+
+    def run(self, install_signals: bool = False) -> int:
+        """Run until stopped; returns the number of cases still pending after the drain."""
+        if install_signals:
+            self._install_signal_handlers()
+        api = self._start_api()
+        self.sender.start()
+        pipeline = threading.Thread(target=self._pipeline_loop, name="pipeline", daemon=True)
+        pipeline.start()
+        for runtime in self.cameras.values():
+            runtime.worker.start()
+        last_prune = time.monotonic()
+        log.info("edge agent running: %d camera(s), model %s", len(self.cameras), self.detector.info.path.name)
+        while not self.stop_event.wait(0.2):
+            if self.config.stop_when_sources_end and self.files_done():
+                time.sleep(0.3)  # the last frame may be in the detector right now
+                if self.files_done():
+                    log.info("all file sources ended")
+                    break
+            if time.monotonic() - last_prune > 3600:
+                self.outbox.prune()
+                last_prune = time.monotonic()
+        return self._shutdown(pipeline, api)
+
+    def _shutdown(self, pipeline: threading.Thread, api: object | None) -> int:
+        log.info("stopping: draining cameras, rules and outbox")
+        for runtime in self.cameras.values():
+            runtime.worker.stop.set()
+        for runtime in self.cameras.values():
+            runtime.worker.join(timeout=self.config.reconnect.stall_timeout_s + 2)
+        self._pipeline_done.set()
+        with self._cond:
+            self._cond.notify_all()
+        pipeline.join(timeout=60)
+        self.sender.stop()
+        remaining = self.sender.drain(self.config.drain_timeout_s)
+        self.sender.close()
+        if api is not None:
+            api.should_exit = True  # type: ignore[attr-defined]
+        self.outbox.close()
+        log.info("stopped; %d case(s) left in the outbox for the next start", remaining)
+        return remaining
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _install_signal_handlers(self) -> None:
+        import signal
+
+        def handler(signum: int, _frame: object) -> None:
+            log.info("signal %d: stopping", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def _start_api(self) -> object | None:
+        if not self.config.api.enabled:
+            return None
+        import uvicorn
+
+        from streetwatch.edge.api import create_app
+
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self),
+                host=self.config.api.host,
+                port=self.config.api.port,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the agent owns signals
+        thread = threading.Thread(target=server.run, name="api", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if server.started:
+            self.api_port = server.servers[0].sockets[0].getsockname()[1]
+            log.info("local API on http://%s:%d", self.config.api.host, self.api_port)
+        else:
+            log.error("local API did not start on %s:%d", self.config.api.host, self.config.api.port)
+        return server

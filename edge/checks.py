@@ -1,0 +1,40 @@
+"""Warnings about a valid config: things that run but will not do what the installer likely wants."""
+
+from __future__ import annotations
+
+from streetwatch.edge.config import EdgeConfig
+
+
+def warnings_for(config: EdgeConfig, model_names: tuple[str, ...] | None) -> list[str]:
+    out: list[str] = []
+    if config.device.token is not None:
+        out.append("device.token is written in the file; prefer device.token_env so the secret stays out of it")
+    if config.api.enabled and config.api.host not in ("127.0.0.1", "localhost", "::1"):
+        out.append(f"api.host {config.api.host} is not loopback: the local API has no authentication")
+    if config.rules.time_scale != 1.0:
+        out.append(f"rules.time_scale is {config.rules.time_scale}: rule times are not real seconds (demo/test only)")
+    for camera in config.cameras:
+        if not camera.zones:
+            out.append(f"camera {camera.id}: no zones, so no rule will ever fire on it")
+        for zone in camera.zones:
+            rule = config.zone_rule(zone)
+            if model_names is not None:
+                have = [c for c in rule.classes if c in model_names]
+                if not have:
+                    out.append(
+                        f"camera {camera.id} zone {zone.id} ({zone.type}): the model has none of "
+                        f"{', '.join(rule.classes)}, so {zone.violation} will never be filed"
+                    )
+                elif len(have) < len(rule.classes):
+                    missing = [c for c in rule.classes if c not in model_names]
+                    out.append(
+                        f"camera {camera.id} zone {zone.id} ({zone.type}): the model lacks {', '.join(missing)}; "
+                        f"only {', '.join(have)} count"
+                    )
+        if not camera.location.address and not camera.location.grid_code:
+            out.append(f"camera {camera.id}: location has neither address nor grid_code; inspectors need one")
+    if model_names is not None:
+        unknown = [n for n in config.model.class_conf if n not in model_names]
+        if unknown:
+            out.append(f"model.class_conf names classes the model does not have: {', '.join(unknown)} (ignored)")
+    return out

@@ -1,0 +1,237 @@
+"""Camera sources: video files, RTSP, HTTP streams (MPEG-TS, MJPEG), HTTP snapshots, USB.
+
+Each source yields `SampledFrame`s at about `sample_fps`, decoding as little as it can:
+- PyAV sources demux every packet (cheap) but decode only keyframes when the stream's keyframe
+  interval is no longer than the sampling interval (`decode: auto` finds this out from the first
+  two keyframes; `keyframes` forces it). A 25 fps camera with a 1 s GOP sampled at 1 frame/s then
+  costs 1 decode per second instead of 25. With longer GOPs every frame must be decoded (P-frames
+  need their references), but only sampled frames are converted to BGR, and non-reference frames
+  are skipped.
+- Files play at their native rate by default (`realtime`), so rule times mean what they say;
+  with `realtime: false` they run as fast as they decode and time is the media time.
+
+A source raises `SourceError` when it cannot open or the stream breaks; `CameraWorker` (worker.py)
+reconnects with backoff. Nothing here blocks for longer than the configured stall timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from streetwatch.edge.config import CameraConfig
+
+log = logging.getLogger(__name__)
+
+
+class SourceError(Exception):
+    """The source could not be opened or broke off; the worker reconnects."""
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    image: npt.NDArray[np.uint8]  # (H, W, 3) BGR
+    t: float  # monotonic s when the frame arrived (media-time based for files with realtime: false)
+    wall: datetime  # UTC
+    captured: float  # time.monotonic() when its data arrived: frame-to-decision latency starts here
+
+
+class Sampler:
+    """Decides which frames to keep for a target rate, on whatever clock the source uses."""
+
+    def __init__(self, sample_fps: float) -> None:
+        self.interval = 1.0 / sample_fps
+        self.next_due: float | None = None
+
+    def due(self, t: float) -> bool:
+        if self.next_due is None or t >= self.next_due - 1e-6:
+            # Stay on the grid, but never build a backlog after a stall.
+            base = t if self.next_due is None or t - self.next_due > self.interval else self.next_due
+            self.next_due = base + self.interval
+            return True
+        return False
+
+
+def source_kind(camera: CameraConfig) -> str:
+    if camera.kind != "auto":
+        return camera.kind
+    src = camera.source.lower()
+    if src.startswith("usb:"):
+        return "usb"
+    if src.startswith(("rtsp://", "rtsps://")):
+        return "rtsp"
+    if src.startswith(("http://", "https://")):
+        path = src.split("?", 1)[0]
+        return "http_snapshot" if path.endswith((".jpg", ".jpeg")) or "snapshot" in path else "http_stream"
+    if "://" in src:  # tcp://, udp://, srt://: whatever FFmpeg reads
+        return "http_stream"
+    return "file"
+
+
+class FrameSource(ABC):
+    def __init__(self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event) -> None:
+        self.camera = camera
+        self.stall_timeout_s = stall_timeout_s
+        self.stop = stop
+        self.decoded = 0  # frames decoded (cost), versus frames yielded (sampled)
+
+    @abstractmethod
+    def frames(self) -> Iterator[SampledFrame]:
+        """Sampled frames until the source ends (files) or breaks (SourceError)."""
+
+    @property
+    def is_file(self) -> bool:
+        return False
+
+
+class PyAvSource(FrameSource):
+    """Files, RTSP and HTTP/TCP streams through FFmpeg (PyAV), keyframe-only when that suffices."""
+
+    def __init__(self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, kind: str) -> None:
+        super().__init__(camera, stall_timeout_s, stop)
+        self.kind = kind
+        self.mode = camera.decode  # auto | keyframes | all
+        self.gop_s: float | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "file"
+
+    def _open(self):  # -> av.container.InputContainer
+        import av
+
+        options = {"rtsp_transport": "tcp"} if self.kind == "rtsp" else {}
+        if self.is_file and not Path(self.camera.source).is_file():
+            raise SourceError(f"video file not found: {self.camera.source}")
+        try:
+            return av.open(self.camera.source, options=options, timeout=(self.stall_timeout_s, self.stall_timeout_s))
+        except (av.FFmpegError, OSError) as exc:
+            raise SourceError(f"cannot open {self.camera.source}: {exc}") from None
+
+    def frames(self) -> Iterator[SampledFrame]:
+        import av
+
+        container = self._open()
+        try:
+            if not container.streams.video:
+                raise SourceError(f"{self.camera.source}: no video stream")
+            stream = container.streams.video[0]
+            stream.codec_context.thread_count = 1  # many cameras share few cores: one thread each
+            time_base = float(stream.time_base or 0) or 1 / 90000
+            sampler = Sampler(self.camera.sample_fps)
+            realtime = self.is_file and self.camera.realtime
+            start_mono, start_wall = time.monotonic(), datetime.now(UTC)
+            first_pts: float | None = None
+            last_key: float | None = None
+            keyframes_only = self.mode == "keyframes"
+            if self.mode == "all":
+                stream.codec_context.skip_frame = "NONREF"
+            for packet in container.demux(stream):
+                if self.stop.is_set():
+                    return
+                if packet.size == 0:  # flush packet at the end of a file
+                    continue
+                arrived = time.monotonic()
+                pts_s = (packet.pts if packet.pts is not None else (packet.dts or 0)) * time_base
+                if first_pts is None:
+                    first_pts = pts_s
+                media_t = pts_s - first_pts
+                if packet.is_keyframe:
+                    if last_key is not None and media_t > last_key:
+                        self.gop_s = media_t - last_key
+                        if self.mode == "auto":
+                            keyframes_only = self.gop_s <= sampler.interval * 1.05
+                    last_key = media_t
+                if keyframes_only and not packet.is_keyframe:
+                    continue
+                if realtime:  # play the file at its own frame rate
+                    delay = start_mono + media_t - time.monotonic()
+                    if delay > 0 and self.stop.wait(delay):
+                        return
+                    arrived = time.monotonic()
+                try:
+                    decoded = packet.decode()
+                except av.FFmpegError as exc:
+                    if self.is_file:
+                        raise SourceError(f"{self.camera.source}: corrupt video data ({exc})") from None
+                    continue  # a damaged packet on a live stream: the next keyframe repairs it
+                for frame in decoded:
+                    self.decoded += 1
+                    if self.is_file and not realtime:
+                        t, wall = start_mono + media_t, start_wall + timedelta(seconds=media_t)
+                    else:
+                        t, wall = arrived, datetime.now(UTC)
+                    if sampler.due(t):
+                        yield SampledFrame(frame.to_ndarray(format="bgr24"), t, wall, arrived)
+        except av.FFmpegError as exc:
+            raise SourceError(f"{self.camera.source}: stream error ({exc})") from None
+        finally:
+            container.close()
+        if not self.is_file:
+            raise SourceError(f"{self.camera.source}: stream ended")
+
+
+class SnapshotSource(FrameSource):
+    """An HTTP endpoint that returns one JPEG per request, polled at `sample_fps`."""
+
+    def frames(self) -> Iterator[SampledFrame]:
+        import httpx
+
+        interval = 1.0 / self.camera.sample_fps
+        with httpx.Client(timeout=self.stall_timeout_s) as client:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                try:
+                    response = client.get(self.camera.source)
+                    response.raise_for_status()
+                except httpx.HTTPError as exc:
+                    raise SourceError(f"{self.camera.source}: {exc}") from None
+                image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+                if image is None:
+                    raise SourceError(f"{self.camera.source}: response is not an image")
+                self.decoded += 1
+                yield SampledFrame(image, started, datetime.now(UTC), started)
+                self.stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+class UsbSource(FrameSource):
+    """A local camera (V4L2) through OpenCV; frames are read continuously so none go stale."""
+
+    def frames(self) -> Iterator[SampledFrame]:
+        index = int(self.camera.source.split(":", 1)[1])
+        capture = cv2.VideoCapture(index)
+        if not capture.isOpened():
+            raise SourceError(f"USB camera {index} cannot be opened")
+        sampler = Sampler(self.camera.sample_fps)
+        try:
+            while not self.stop.is_set():
+                ok = capture.grab()  # grab() without retrieve(): no colour conversion for skipped frames
+                now = time.monotonic()
+                if not ok:
+                    raise SourceError(f"USB camera {index} stopped delivering frames")
+                if sampler.due(now):
+                    ok, image = capture.retrieve()
+                    if ok:
+                        self.decoded += 1
+                        yield SampledFrame(image, now, datetime.now(UTC), now)
+        finally:
+            capture.release()
+
+
+def open_source(camera: CameraConfig, stall_timeout_s: float, stop: threading.Event) -> FrameSource:
+    kind = source_kind(camera)
+    if kind == "http_snapshot":
+        return SnapshotSource(camera, stall_timeout_s, stop)
+    if kind == "usb":
+        return UsbSource(camera, stall_timeout_s, stop)
+    return PyAvSource(camera, stall_timeout_s, stop, kind)
