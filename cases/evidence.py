@@ -75,7 +75,12 @@ def check_jpeg(data: bytes, *, label: str, max_bytes: int, max_pixels: int) -> C
             image.load()  # a full decode: truncated or corrupt data fails here
     except EvidenceRejected:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard fires in open() for sizes far beyond its default limit.
+        raise EvidenceRejected(
+            f"{label} is too large to decode ({exc}); the limit is {max_pixels} pixels", 413
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise EvidenceRejected(f"{label} is not a decodable JPEG: {exc}") from None
     return CheckedImage(sha256=sha256_hex(data), data=data, width=width, height=height)
 
