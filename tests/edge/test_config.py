@@ -1,0 +1,133 @@
+"""Config checking: every mistake is reported with the line it is on; warnings for rules that cannot fire."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from edge_builders import config_dict
+
+from streetwatch.edge.checks import warnings_for
+from streetwatch.edge.config import load_config, parse_config
+from streetwatch.errors import ConfigError
+from streetwatch.models.taxonomy import CLASS_NAMES
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "edge.yaml"
+
+GOOD = """\
+device:
+  id: box-1
+  token_env: EDGE_TOKEN
+  case_service_url: http://127.0.0.1:8000
+model:
+  path: model.onnx
+storage:
+  root: state
+cameras:
+  - id: cam-1
+    source: clip.mp4
+    location: {lat: 31.2, lon: 121.5, address: 1 Nanjing Rd}
+    zones:
+      - id: curb
+        type: no_parking
+        polygon: [[0, 0], [100, 0], [100, 100]]
+"""
+
+
+def with_line(line_no: int, new: str) -> str:
+    lines = GOOD.splitlines()
+    lines[line_no - 1] = new
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (with_line(2, "  id: box 1"), r"line 2: device\.id: String should match pattern"),
+        (with_line(3, "  token_env: EDGE_TOKEN\n  token: abcdefgh123"), r"line \d: device: .*exactly one of token"),
+        (with_line(4, "  case_service_url: ftp://x"), r"line 4: device\.case_service_url"),
+        (with_line(6, "  path: model.onnx\n  colour: red"), r"line 7: model\.colour: Extra inputs are not permitted"),
+        (with_line(12, "    location: {lat: 95, lon: 121.5}"), r"line 12: cameras\[0\]\.location\.lat"),
+        (with_line(15, "        type: no_smoking"), r"line 15: cameras\[0\]\.zones\[0\]\.type: Input should be"),
+        (with_line(16, "        polygon: [[0, 0], [100, 0]]"), r"line 16: .*polygon: .*at least 3 points"),
+        (with_line(16, "        polygon: [[0, 0], [50, 50], [100, 100]]"), r"line 16: .*no area"),
+        (
+            GOOD + "        rule: {dwell_s: -5}\n",
+            r"line 17: cameras\[0\]\.zones\[0\]\.rule\.dwell_s: Input should be greater than or equal to 0",
+        ),
+        (
+            GOOD + "        schedule: {allow: [{start: '18:00', end: '25:00'}]}\n",
+            r"line 17: cameras\[0\]\.zones\[0\]\.schedule\.allow\[0\]\.end: .*expected HH:MM",
+        ),
+        (
+            GOOD + "rules: {illegal_parking: {classes: [car, tank]}}\n",
+            r"line 17: rules\.illegal_parking\.classes.*'tank'",
+        ),
+        (GOOD + "calendar: {timezone: Mars/Olympus}\n", r"line 17: calendar\.timezone: .*unknown IANA"),
+        (GOOD.replace("storage:\n  root: state\n", ""), r"line 1: storage: Field required"),
+        (GOOD + "  - id: cam-1\n    source: b.mp4\n    location: {lat: 1, lon: 1}\n", r"line 10: cameras: .*unique"),
+        ("device: [unclosed\n", r"line 2, column 1: invalid YAML"),
+    ],
+)
+def test_errors_name_the_line(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, source="edge.yaml")
+
+
+def test_good_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    assert config.model.path == tmp_path / "model.onnx"
+    assert config.storage.root == tmp_path / "state"
+    assert config.cameras[0].source == str(tmp_path / "clip.mp4")
+    assert config.rules.illegal_parking.dwell_s == 300
+
+
+def test_zone_overrides_apply_over_the_global_rule() -> None:
+    data = config_dict()
+    data["cameras"][0]["zones"][0]["rule"] = {"dwell_s": 600}  # type: ignore[index]
+    text = yaml.safe_dump(data)
+    config = parse_config(text)
+    zone = config.cameras[0].zones[0]
+    assert config.zone_rule(zone).dwell_s == 600
+    assert config.rules.illegal_parking.dwell_s == 300
+
+
+def test_a_coco_model_warns_that_garbage_and_fire_never_fire() -> None:
+    data = config_dict()
+    data["cameras"][0]["zones"] += [  # type: ignore[index]
+        {"id": "bins", "type": "garbage_watch", "polygon": [[0, 0], [10, 0], [10, 10]]},
+        {"id": "yard", "type": "burning_watch", "polygon": [[0, 0], [10, 0], [10, 10]]},
+    ]
+    config = parse_config(yaml.safe_dump(data))
+    coco = (*CLASS_NAMES[:8], "traffic light")
+    warnings = "\n".join(warnings_for(config, coco))
+    assert "zone bins (garbage_watch): the model has none of garbage, bin_overflow" in warnings
+    assert "exposed_garbage will never be filed" in warnings
+    assert "open_burning will never be filed" in warnings
+    assert "zone curb" not in warnings
+    assert "zone bins" not in "\n".join(warnings_for(config, CLASS_NAMES))
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(EXAMPLE)
+    types = {z.type for c in config.cameras for z in c.zones}
+    assert {"no_parking", "no_vending", "garbage_watch", "burning_watch"} <= types
+
+
+def test_cli_check_prints_errors_with_lines_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "edge.yaml"
+    bad.write_text(with_line(15, "        type: no_smoking"))
+    result = subprocess.run(
+        [sys.executable, "-m", "streetwatch.cli", "edge", "check", str(bad), "--no-model"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "line 15: cameras[0].zones[0].type" in result.stderr
+    assert "Traceback" not in result.stderr
