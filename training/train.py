@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,7 +21,7 @@ from streetwatch.training.config import TrainConfig
 from streetwatch.training.data_files import load_data_spec, summarise
 from streetwatch.training.progress import EpochReporter
 from streetwatch.training.recipes import build_recipe, describe_recipe
-from streetwatch.training.ultralytics_env import yolo
+from streetwatch.training.ultralytics_env import prepare_ultralytics, yolo
 
 RUN_RECORD = "streetwatch-run.json"
 
@@ -68,8 +69,10 @@ def normalised_base(base: Path, workdir: Path) -> Path:
     return target
 
 
-def run_training(config: TrainConfig, out: TextIO = sys.stdout) -> Path:
-    """Train from `config`; returns the run folder."""
+def run_training(
+    config: TrainConfig, out: TextIO = sys.stdout, callbacks: dict[str, Callable[[Any], None]] | None = None
+) -> Path:
+    """Train from `config`; returns the run folder. `callbacks`: extra ultralytics callbacks by event."""
     spec = load_data_spec(config.data)
     summary = summarise(spec)
     print(f"data {config.data}: {summary.images} images, sha256 {summary.sha256[:12]}", file=out, flush=True)
@@ -99,7 +102,7 @@ def run_training(config: TrainConfig, out: TextIO = sys.stdout) -> Path:
         (Path(trainer.save_dir) / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
     model.add_callback("on_pretrain_routine_start", write_record)
-    for event, fn in reporter.callbacks().items():
+    for event, fn in [*reporter.callbacks().items(), *(callbacks or {}).items()]:
         model.add_callback(event, fn)
     augmentations = build_recipe(config.recipe)
     model.train(
@@ -137,9 +140,23 @@ def find_last_checkpoint(run: Path) -> Path:
     return last
 
 
+def _check_resumable(last: Path) -> None:
+    """Refuse finished runs here: ultralytics would warn and start a new run on its default (downloaded) data."""
+    import torch
+
+    prepare_ultralytics()
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    if not isinstance(ckpt, dict) or ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:
+        raise InputError(
+            f"cannot resume {last}: the run finished (its optimizer state was stripped); "
+            f"to train further start a new run with --base {last}"
+        )
+
+
 def resume_training(run: Path, out: TextIO = sys.stdout) -> Path:
     """Continue an interrupted run from its last.pt (optimizer state, epoch, recipe and all)."""
     last = find_last_checkpoint(run)
+    _check_resumable(last)
     run_dir = last.parent.parent
     record_path = run_dir / RUN_RECORD
     if record_path.is_file():
