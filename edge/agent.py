@@ -134,11 +134,16 @@ class EdgeAgent:
             self.outbox.record_health(camera_id, problem, False, "")
         healthy = runtime.health.status.healthy
         self.metrics.camera_healthy.labels(camera_id).set(1 if healthy else 0)
+        # Files read faster than real time wait for the detector (every sampled frame is judged);
+        # live cameras never wait: a newer frame replaces one the detector has not taken yet.
+        wait_for_detector = is_file_source(runtime.config) and not runtime.config.realtime
         with self._cond:
+            while wait_for_detector and camera_id in self._pending and not runtime.worker.stop.is_set():
+                self._cond.wait(0.5)
             if camera_id in self._pending:
                 runtime.worker.state.dropped += 1
             self._pending[camera_id] = _Pending(frame, healthy)
-            self._cond.notify()
+            self._cond.notify_all()
 
     # -- pipeline ----------------------------------------------------------------------------------
     def _take_batch(self, timeout: float) -> list[tuple[str, _Pending]]:
@@ -149,6 +154,8 @@ class EdgeAgent:
             ready = sorted(self._pending.items(), key=lambda kv: kv[1].frame.captured)[: self.config.model.max_batch]
             for camera_id, _ in ready:
                 del self._pending[camera_id]
+            if ready:
+                self._cond.notify_all()  # a file worker may be waiting for its slot
             return ready
 
     def pipeline_step(self, timeout: float = 0.5) -> int:

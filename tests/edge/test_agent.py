@@ -1,0 +1,131 @@
+"""The whole agent on real video files made from real images, with the COCO teacher model, filing
+into a real HTTP case server; plus the local API, a dead camera beside a live one, a corrupt model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from case_server import CaseServer
+from edge_builders import config_dict, free_port
+from videos import bus_parks_video
+
+from streetwatch.contract import CaseReport
+from streetwatch.edge.agent import EdgeAgent
+from streetwatch.edge.config import EdgeConfig
+from streetwatch.errors import ModelError
+
+REPO = Path(__file__).resolve().parents[2]
+COCO = REPO / "models" / "releases" / "coco-teacher" / "yolov8n-coco.onnx"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def coco_model() -> Path:
+    if not COCO.is_file():
+        pytest.skip("the COCO teacher release is not in models/releases/coco-teacher")
+    return COCO
+
+
+@pytest.fixture(scope="module")
+def bus_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bus_parks_video(tmp_path_factory.mktemp("video") / "bus.mp4")
+
+
+def agent_config(tmp_path: Path, model: Path, video: Path, server_url: str, **camera: object) -> EdgeConfig:
+    data = config_dict(tmp_path / "state")
+    data["device"]["case_service_url"] = server_url  # type: ignore[index]
+    data["model"] = {"path": str(model), "conf": 0.3, "threads": 2}
+    cam = data["cameras"][0]  # type: ignore[index]
+    cam.update(
+        {
+            "source": str(video),
+            "zones": [
+                {"id": "curb", "type": "no_parking", "polygon": [[250, 250], [640, 250], [640, 360], [250, 360]]}
+            ],
+            "health": {"frozen_after_s": None, "moved_after_s": None},
+            **camera,
+        }
+    )
+    data["rules"] = {"time_scale": 0.02, "illegal_parking": {"max_gap_s": 300}}  # dwell 300 s -> 6 s
+    data["sender"] = {"backoff_initial_s": 0.1, "backoff_max_s": 0.5}
+    data["reconnect"] = {"initial_s": 0.2, "max_s": 1, "stall_timeout_s": 2}
+    data["api"] = {"port": 0}
+    return EdgeConfig.model_validate(data)
+
+
+def test_a_bus_that_parks_is_filed_once_with_evidence(tmp_path: Path, coco_model: Path, bus_video: Path) -> None:
+    server = CaseServer(free_port())
+    server.start()
+    try:
+        config = agent_config(tmp_path, coco_model, bus_video, server.url, realtime=False)
+        dead = config.cameras[0].model_copy(update={"id": "cam-dead", "source": "rtsp://127.0.0.1:9/none"})
+        config = config.model_copy(update={"cameras": [config.cameras[0], dead], "stop_when_sources_end": True})
+        agent = EdgeAgent(config)
+        remaining = agent.run()
+    finally:
+        server.stop()
+    assert remaining == 0
+    assert len(server.store.cases) == 1  # one parked bus, one case, although it stayed on after the case
+    report = CaseReport.model_validate_json(next(iter(server.store.cases.values())))
+    assert report.violation_type == "illegal_parking"
+    assert report.zone_id == "curb" and report.camera_id == "cam-1" and report.device_id == "box-1"
+    assert report.model.name == "coco-teacher"
+    assert {d.class_name for d in report.detections} == {"bus"}
+    elapsed = (report.confirmed_at - report.first_seen).total_seconds()
+    assert 6.0 <= elapsed <= 9.0  # 300 s dwell x time_scale 0.02, on the file's own clock
+    roles = [e.role.value for e in report.evidence]
+    assert roles == ["first_seen", "first_seen_clean", "confirmation", "confirmation_clean"]
+    # The dead camera kept failing and reconnecting without holding up the live one.
+    assert agent.cameras["cam-dead"].worker.state.reconnects >= 1
+    assert agent.cameras["cam-1"].worker.state.frames >= 12
+
+
+def test_local_api_and_clean_stop(tmp_path: Path, coco_model: Path, bus_video: Path) -> None:
+    server = CaseServer(free_port())  # never started: cases stay in the outbox
+    config = agent_config(tmp_path, coco_model, bus_video, server.url, realtime=True, loop=True, sample_fps=2)
+    agent = EdgeAgent(config)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(agent.run()))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while (agent.api_port is None or agent.cameras["cam-1"].latest is None) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{agent.api_port}"
+        health = httpx.get(f"{base}/healthz").json()
+        assert health["cameras"] == 1
+        cameras = httpx.get(f"{base}/cameras").json()
+        assert cameras[0]["id"] == "cam-1" and cameras[0]["connected"] is True
+        assert cameras[0]["source_kind"] == "file"
+        snap = httpx.get(f"{base}/cameras/cam-1/snapshot.jpg")
+        assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
+        assert httpx.get(f"{base}/cameras/nope/snapshot.jpg").status_code == 404
+        metrics = httpx.get(f"{base}/metrics").text
+        for name in (
+            'streetwatch_edge_fps{camera="cam-1"}',
+            "streetwatch_edge_inference_seconds_count",
+            "streetwatch_edge_outbox_depth",
+            "streetwatch_edge_frames_total",
+        ):
+            assert name in metrics
+    finally:
+        agent.stop()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert len(result) == 1  # run() returned after draining
+
+
+def test_corrupt_or_wrong_model_is_refused(tmp_path: Path, coco_model: Path, bus_video: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(coco_model.read_bytes()[:4096])
+    config = agent_config(tmp_path, broken, bus_video, "http://127.0.0.1:9")
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        EdgeAgent(config)
+    pinned = config.model.model_copy(update={"path": coco_model, "sha256": "0" * 64})
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        EdgeAgent(config.model_copy(update={"model": pinned}))
