@@ -19,7 +19,9 @@ def write_image(path: Path, width: int = 64, height: int = 48, seed: int = 0) ->
     return path
 
 
-def yolo_source(root: Path, labels: dict[str, str | None], names: list[str], extra_labels: dict[str, str] | None = None) -> Path:
+def yolo_source(
+    root: Path, labels: dict[str, str | None], names: list[str], extra_labels: dict[str, str] | None = None
+) -> Path:
     """images/<stem>.jpg + labels/<stem>.txt (text as given; None-valued stems get no label file)."""
     (root / "labels").mkdir(parents=True, exist_ok=True)
     for k, (stem, text) in enumerate(labels.items()):
@@ -58,7 +60,10 @@ def coco_source(root: Path) -> Path:
 
 VOC_XML = """<annotation><filename>{name}.jpg</filename><size><width>64</width><height>48</height></size>
 {objects}</annotation>"""
-VOC_OBJECT = "<object><name>{cls}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"
+VOC_OBJECT = (
+    "<object><name>{cls}</name>"
+    "<bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"
+)
 
 
 def voc_source(root: Path) -> Path:

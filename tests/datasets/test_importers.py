@@ -24,9 +24,7 @@ def test_yolo_boxes_polygons_problems_and_orphans(tmp_path: Path, write_mapping)
         extra_labels={"ghost": "0 0.5 0.5 0.1 0.1\n"},
     )
     dataset = Dataset()
-    record = import_source(
-        dataset, SourceSpec("src", root, write_mapping({"trash": "garbage", "bin": "garbage_bin"}))
-    )
+    record = import_source(dataset, SourceSpec("src", root, write_mapping({"trash": "garbage", "bin": "garbage_bin"})))
     items = {i.id: i for i in dataset.items}
     assert record.format == "yolo" and record.images == 4
     assert record.orphan_labels == ["labels/ghost.txt"]
@@ -103,9 +101,7 @@ def test_real_sources_negatives_groups_and_reimport(real_sources: Path, mappings
     spec = SourceSpec("fire-smoke", real_sources / "fire-smoke", mappings_dir / "fire-smoke.yaml", groups=rules)
     dataset = Dataset()
     import_source(dataset, spec)
-    import_source(
-        dataset, SourceSpec("garbage-cn", real_sources / "garbage-cn", mappings_dir / "garbage-cn.yaml")
-    )
+    import_source(dataset, SourceSpec("garbage-cn", real_sources / "garbage-cn", mappings_dir / "garbage-cn.yaml"))
     items = {i.id.split("_jpg")[0]: i for i in dataset.items}
     assert items["fire-smoke/img_1002"].negative and items["fire-smoke/img_1002"].boxes == []
     assert items["fire-smoke/img_1002"].group == items["fire-smoke/img_1003"].group == "fire-smoke:img@1002"
