@@ -1,0 +1,99 @@
+"""Agreement between two detectors' raw outputs and detections on the same letterboxed images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from streetwatch.inference.postprocess import RawBoxes, decode_raw
+
+RawOutput = npt.NDArray[np.float32]  # (84, A): xywh in input pixels + 80 class scores
+
+
+@dataclass(frozen=True)
+class RawDiff:
+    """Raw-output agreement over a set of images (worst case over images for max, mean for cosine)."""
+
+    images: int
+    max_abs_box_px: float  # max |xywh difference| in input pixels, over every anchor
+    max_abs_score: float  # max |class score difference|, over every anchor and class
+    min_cosine: float  # cosine similarity of the whole (84, A) output, worst image
+    mean_cosine: float
+
+
+@dataclass(frozen=True)
+class DetectionAgreement:
+    """Detections of `a` matched one-to-one to `b`: same class and IoU above a threshold."""
+
+    iou: float
+    conf: float
+    a_boxes: int
+    b_boxes: int
+    matched: int
+
+    @property
+    def precision(self) -> float:  # share of a's boxes that b confirms
+        return self.matched / self.a_boxes if self.a_boxes else 1.0
+
+    @property
+    def recall(self) -> float:  # share of b's boxes that a finds
+        return self.matched / self.b_boxes if self.b_boxes else 1.0
+
+
+def raw_diff(a: list[RawOutput], b: list[RawOutput]) -> RawDiff:
+    box = score = 0.0
+    cosines = []
+    for x, y in zip(a, b, strict=True):
+        x64, y64 = x.astype(np.float64), y.astype(np.float64)
+        box = max(box, float(np.abs(x64[:4] - y64[:4]).max()))
+        score = max(score, float(np.abs(x64[4:] - y64[4:]).max()))
+        cosines.append(float((x64 * y64).sum() / (np.linalg.norm(x64) * np.linalg.norm(y64))))
+    return RawDiff(len(a), box, score, min(cosines), float(np.mean(cosines)))
+
+
+def decode(raw: RawOutput, conf: float, iou: float = 0.7, max_det: int = 300) -> RawBoxes:
+    """NMS on one raw output, as the engine does it (boxes in input pixels)."""
+    thresholds = np.full((raw.shape[0] - 4,), conf, dtype=np.float32)
+    return decode_raw(raw, thresholds, iou, max_det, None)
+
+
+def box_iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """(N, 4) x (M, 4) xyxy -> (N, M) IoU."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
+
+
+def match_count(a: RawBoxes, b: RawBoxes, iou: float) -> int:
+    """Greedy one-to-one matching by IoU within each class (a's boxes in confidence order)."""
+    matched = 0
+    for cls in np.intersect1d(a.class_id, b.class_id):
+        ia = np.flatnonzero(a.class_id == cls)
+        ia = ia[np.argsort(-a.confidence[ia])]
+        ib = np.flatnonzero(b.class_id == cls)
+        ious = box_iou(a.xyxy[ia], b.xyxy[ib])
+        taken = np.zeros(len(ib), dtype=bool)
+        for row in ious:
+            row = np.where(taken, -1.0, row)
+            j = int(np.argmax(row))
+            if row[j] > iou:
+                taken[j] = True
+                matched += 1
+    return matched
+
+
+def detection_agreement(a: list[RawBoxes], b: list[RawBoxes], iou: float, conf: float) -> DetectionAgreement:
+    return DetectionAgreement(
+        iou=iou,
+        conf=conf,
+        a_boxes=sum(len(x.class_id) for x in a),
+        b_boxes=sum(len(x.class_id) for x in b),
+        matched=sum(match_count(x, y, iou) for x, y in zip(a, b, strict=True)),
+    )
