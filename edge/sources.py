@@ -84,6 +84,7 @@ class FrameSource(ABC):
         self.stall_timeout_s = stall_timeout_s
         self.stop = stop
         self.decoded = 0  # frames decoded (cost), versus frames yielded (sampled)
+        self.packets = 0  # compressed frames read from the stream (keeping up with a live camera)
 
     @abstractmethod
     def frames(self) -> Iterator[SampledFrame]:
@@ -141,6 +142,7 @@ class PyAvSource(FrameSource):
                     return
                 if packet.size == 0:  # flush packet at the end of a file
                     continue
+                self.packets += 1
                 arrived = time.monotonic()
                 pts_s = (packet.pts if packet.pts is not None else (packet.dts or 0)) * time_base
                 if first_pts is None:
