@@ -40,6 +40,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2, help="data loader workers (default 2)")
     p.add_argument("--device", default="cpu", help="cpu, a GPU index, or 0,1 for multi-GPU DDP (default cpu)")
     p.add_argument("--patience", type=int, default=50, help="early-stopping patience in epochs (default 50)")
+    p.add_argument("--close-mosaic", type=int, default=10, help="turn mosaic off for the last N epochs (default 10)")
     p.add_argument("--lr0", type=float, default=None, help="initial learning rate (ultralytics' default if unset)")
     p.add_argument("--fraction", type=float, default=1.0, help="fraction of the train split to use (default 1.0)")
     p.add_argument("--cache", action="store_true", help="cache decoded images in RAM")
@@ -75,6 +76,7 @@ def run_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         device=args.device,
         patience=args.patience,
+        close_mosaic=args.close_mosaic,
         lr0=args.lr0,
         fraction=args.fraction,
         cache=args.cache,
