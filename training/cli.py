@@ -104,6 +104,12 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    p.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="also report agreement with this reference ONNX (e.g. the COCO teacher) on person and vehicles",
+    )
     p.set_defaults(func=run_eval)
 
 
@@ -121,6 +127,22 @@ def run_eval(args: argparse.Namespace) -> int:
     else:
         print(report.table())
         print(f"plots and report.json in {save}")
+    if args.teacher:
+        from streetwatch.models.taxonomy import VEHICLE_CLASSES
+        from streetwatch.training.agreement import agreement, agreement_table
+        from streetwatch.training.data_files import load_data_spec
+
+        rows = agreement(
+            args.model,
+            args.teacher,
+            load_data_spec(args.data).images(args.split),
+            ("person", *VEHICLE_CLASSES),
+            conf=args.conf,
+            threads=args.threads,
+        )
+        print(f"agreement with {args.teacher.name} at conf>{args.conf} (teacher boxes as truth, IoU 0.5):")
+        print(agreement_table(rows))
+        (save / "agreement.json").write_text(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
     return 0
 
 

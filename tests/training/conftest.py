@@ -77,7 +77,7 @@ def scored_set(
     root = tmp_path_factory.mktemp("scored")
     (root / "images" / "test").mkdir(parents=True)
     (root / "labels" / "test").mkdir(parents=True)
-    sources = list(sample_images) + sorted((shared_data / "garbage-cn" / "images").glob("*.jpg"))[:25]
+    sources = list(sample_images) + sorted((shared_data / "garbage-cn" / "images").glob("*.jpg"))[:18]
     detector = Detector(teacher_onnx, conf=0.3)
     for i, source in enumerate(sources):
         frame = cv2.imread(str(source))

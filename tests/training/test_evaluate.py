@@ -55,3 +55,18 @@ def test_eval_refuses_classes_the_model_lacks(tiny_onnx: Path, scored_set: Path)
 def test_eval_refuses_missing_split(tiny_onnx: Path, synthetic_yaml: Path) -> None:
     with pytest.raises(InputError, match="no 'holdout' split; it has train, val, test"):
         evaluate(tiny_onnx, synthetic_yaml, split="holdout")
+
+
+def test_agreement_with_itself_is_total_and_names_must_overlap(teacher_onnx: Path, scored_set: Path) -> None:
+    from streetwatch.training.agreement import agreement, agreement_table
+    from streetwatch.training.data_files import load_data_spec
+
+    images = load_data_spec(scored_set).images("test")
+    rows = agreement(teacher_onnx, teacher_onnx, images, ["person", "car", "garbage"])
+    assert [r.name for r in rows] == ["person", "car"]  # garbage: the teacher has no such class
+    assert all(r.recall == 1.0 and r.precision == 1.0 and r.reference_boxes > 0 for r in rows)
+    stricter = agreement(teacher_onnx, teacher_onnx, images[:1], ["car"], conf=0.25)
+    assert stricter[0].matched == stricter[0].reference_boxes
+    assert "recall" in agreement_table(rows)
+    with pytest.raises(InputError, match="no class among garbage is known to both models"):
+        agreement(teacher_onnx, teacher_onnx, images, ["garbage"])
