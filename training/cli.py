@@ -39,6 +39,9 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="street", help="run name (default street; numbered if taken)")
     p.add_argument("--workers", type=int, default=2, help="data loader workers (default 2)")
     p.add_argument("--device", default="cpu", help="cpu, a GPU index, or 0,1 for multi-GPU DDP (default cpu)")
+    p.add_argument(
+        "--time", type=float, default=None, help="wall-time budget in hours; epochs are fitted to it (ultralytics)"
+    )
     p.add_argument("--patience", type=int, default=50, help="early-stopping patience in epochs (default 50)")
     p.add_argument("--close-mosaic", type=int, default=10, help="turn mosaic off for the last N epochs (default 10)")
     p.add_argument("--lr0", type=float, default=None, help="initial learning rate (ultralytics' default if unset)")
@@ -75,6 +78,7 @@ def run_train(args: argparse.Namespace) -> int:
         name=args.name,
         workers=args.workers,
         device=args.device,
+        time=args.time,
         patience=args.patience,
         close_mosaic=args.close_mosaic,
         lr0=args.lr0,

@@ -26,6 +26,11 @@ class TrainConfig(BaseModel):
     name: str = Field(default="street", min_length=1)
     workers: int = Field(default=2, ge=0)
     device: str = Field(default="cpu", description="'cpu', a GPU index '0', or several '0,1' (DDP)")
+    time: float | None = Field(
+        default=None,
+        gt=0,
+        description="wall-time budget in hours: ultralytics fits the epoch count (and LR schedule) to it",
+    )
     patience: int = Field(default=50, ge=0)
     close_mosaic: int = Field(default=10, ge=0)
     lr0: float | None = Field(default=None, gt=0, description="initial learning rate (ultralytics default if unset)")

@@ -127,6 +127,7 @@ def run_training(
         amp=config.device != "cpu",
         verbose=False,
         **({"lr0": config.lr0} if config.lr0 else {}),
+        **({"time": config.time} if config.time else {}),
         **({"augmentations": augmentations} if augmentations else {}),
     )
     return Path(model.trainer.save_dir)

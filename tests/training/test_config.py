@@ -30,3 +30,29 @@ def test_local_checkpoint_is_accepted(tmp_path: Path) -> None:
     base.write_bytes(b"x")
     config = TrainConfig(data=Path("d.yaml"), base=str(base), epochs=3)
     assert (config.imgsz, config.seed, config.recipe) == (320, 0, "street-camera-v1")
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["train"], "train needs --data, --base, --epochs"),
+        (["train", "--data", "d.yaml", "--epochs", "3"], "train needs --base"),
+        (["eval", "--model", "m.onnx", "--data", "d.yaml", "--conf", "2"], r"--conf must be in \[0, 1\], got 2.0"),
+    ],
+)
+def test_cli_refuses_incomplete_commands(argv: list[str], match: str) -> None:
+    import argparse
+
+    from streetwatch.errors import InputError
+    from streetwatch.training import cli
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    with pytest.raises(InputError, match=match):
+        args.func(args)
+
+
+def test_time_budget_is_positive() -> None:
+    with pytest.raises(ValidationError, match="greater than 0"):
+        TrainConfig(data=Path("d.yaml"), base="yolov8n.yaml", epochs=1, time=0)
