@@ -44,6 +44,7 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--patience", type=int, default=50, help="early-stopping patience in epochs (default 50)")
     p.add_argument("--close-mosaic", type=int, default=10, help="turn mosaic off for the last N epochs (default 10)")
+    p.add_argument("--warmup-epochs", type=float, default=3.0, help="LR warm-up epochs (default 3)")
     p.add_argument("--lr0", type=float, default=None, help="initial learning rate (ultralytics' default if unset)")
     p.add_argument("--fraction", type=float, default=1.0, help="fraction of the train split to use (default 1.0)")
     p.add_argument("--cache", action="store_true", help="cache decoded images in RAM")
@@ -81,6 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
         time=args.time,
         patience=args.patience,
         close_mosaic=args.close_mosaic,
+        warmup_epochs=args.warmup_epochs,
         lr0=args.lr0,
         fraction=args.fraction,
         cache=args.cache,

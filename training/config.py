@@ -33,6 +33,7 @@ class TrainConfig(BaseModel):
     )
     patience: int = Field(default=50, ge=0)
     close_mosaic: int = Field(default=10, ge=0)
+    warmup_epochs: float = Field(default=3.0, ge=0, description="LR warm-up; 1 suits short fine-tunes")
     lr0: float | None = Field(default=None, gt=0, description="initial learning rate (ultralytics default if unset)")
     optimizer: str = Field(default="auto")
     cache: bool = Field(default=False, description="cache decoded images in RAM")

@@ -119,6 +119,7 @@ def run_training(
         exist_ok=False,
         patience=config.patience,
         close_mosaic=config.close_mosaic,
+        warmup_epochs=config.warmup_epochs,
         optimizer=config.optimizer,
         cache=config.cache,
         fraction=config.fraction,
