@@ -35,8 +35,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Bring the schema to `revision`; returns the revision the database is at afterwards."""
-    config = _config()
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines drown the service's own
+    config = _config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
