@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,8 +190,20 @@ Base weights: {base["source"]} — {base["licence"]}.
 """
 
 
+def portable(value: Any, root: Path) -> Any:
+    """Absolute paths in `value` made relative to `root` (the repository): a release names no machine's paths."""
+    if isinstance(value, dict):
+        return {k: portable(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v, root) for v in value]
+    if isinstance(value, str) and value.startswith("/") and "\n" not in value:
+        return os.path.relpath(value, root)
+    return value
+
+
 def write_release(folder: Path, info: ReleaseInfo, notes: str = "") -> dict[str, Any]:
-    manifest = build_manifest(info)
+    # models/releases/<name> -> the repository root
+    manifest = portable(build_manifest(info), folder.resolve().parents[2])
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(model_card(manifest, notes), encoding="utf-8")
     return manifest

@@ -40,6 +40,7 @@ def test_export_writes_a_release(synthetic_run: tuple[Path, str], tmp_path: Path
     assert manifest["training"]["config"]["epochs"] == 1 and manifest["training"]["seed"] == 0
     assert manifest["parity"]["passed"] is True and manifest["parity"]["images"] > 0
     assert manifest["int8"] is None
+    assert '"/' not in (folder / "manifest.json").read_text()  # no absolute paths of the exporting machine
     card = (folder / "README.md").read_text()
     assert "CC BY 4.0" in card and "AGPL-3.0" in card and "street-camera-v1" in card
     with pytest.raises(InputError, match="exists; choose another --name or pass --force"):
