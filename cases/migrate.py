@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 SCRIPT_LOCATION = "streetwatch.cases:migrations"
@@ -18,6 +18,10 @@ MIGRATION_LOCK_ID = 0x5717EE7  # any constant shared by every replica
 
 
 def _config() -> Config:
+    # Alembic logs its plugin set-up at INFO when first used; the service's own log says what matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     return config
@@ -25,17 +29,23 @@ def _config() -> Config:
 
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Bring the schema to `revision`; returns the revision the database is at afterwards."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines drown the service's own
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # before alembic's import logs its plugin set-up
+    from alembic import command
+
     config = _config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
