@@ -28,7 +28,9 @@ def draw_detections(
         x1, y1, x2, y2 = (round(v) for v in box)
         color = class_color(cls)
         cv2.rectangle(out, (x1, y1), (x2, y2), color, thickness)
-        label = f"{names[cls] if cls < len(names) else cls} {conf:.2f}" + (f" #{tid}" if tid is not None else "")
+        label = f"{names[cls] if cls < len(names) else cls} {conf:.2f}" + (
+            f" #{tid}" if tid is not None and tid >= 0 else ""
+        )
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         ty = max(y1, th + base)
         cv2.rectangle(out, (x1, ty - th - base), (x1 + tw, ty), color, -1)

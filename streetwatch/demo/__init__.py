@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import argparse
-
-from streetwatch.errors import StreetwatchError
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="run the end-to-end demo on built-in sample data")
-    parser.set_defaults(func=_not_ready)
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the end-to-end demo on built-in sample data",
+        description="Start the case service (embedded SQLite) and an edge agent whose cameras play sample "
+        "clips built from real street photos; file the violations it sees as cases; print a summary.",
+    )
+    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="working folder (default demo-output)")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the default release)")
+    parser.add_argument("--seconds", type=float, default=45.0, help="length of each sample clip (default 45)")
+    parser.add_argument("--timeout", type=float, default=150.0, help="give up after this many seconds (default 150)")
+    parser.set_defaults(func=run)
 
 
-def _not_ready(args: argparse.Namespace) -> int:
-    raise StreetwatchError("'demo' is not available in this build yet")
+def run(args: argparse.Namespace) -> int:
+    from streetwatch.demo.runner import DemoSettings, run_demo
+    from streetwatch.models.registry import default_model_path
+
+    settings = DemoSettings(
+        out=args.out.resolve(),
+        model=(args.model or default_model_path()).resolve(),
+        seconds=args.seconds,
+        timeout_s=args.timeout,
+    )
+    return run_demo(settings)

@@ -121,7 +121,7 @@ def build_scene_videos(images_dir: Path, out_dir: Path, seconds: float) -> dict[
     out_dir.mkdir(parents=True, exist_ok=True)
     clips = {}
     for name, scene in SCENES.items():
-        target = out_dir / f"{name}-{int(seconds)}s.mp4"
+        target = out_dir / f"{name}.mp4"
         if not target.exists():
             write_clip(scene.frames(images_dir, seconds), target)
         clips[name] = target

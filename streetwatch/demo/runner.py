@@ -1,0 +1,180 @@
+"""Run the whole product on the sample clips: case service + edge agent, real processes and HTTP.
+
+Nothing here is special-cased for the demo: the case service is `streetwatch cases serve` on an
+embedded SQLite file, the agent is `streetwatch edge run` on `examples/demo/edge.yaml`, and the
+cases are read back through the case service's own API.
+"""
+
+from __future__ import annotations
+
+import shutil
+import string
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from tqdm import tqdm
+
+from streetwatch.demo import processes
+from streetwatch.demo.expectations import SUMMARY_ORDER, Expectation, check, expectations_for
+from streetwatch.demo.scenes import build_scene_videos
+from streetwatch.errors import StreetwatchError
+from streetwatch.inference.model_file import open_model
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_DIR = REPO_ROOT / "examples" / "demo"
+CAMERAS = "cam-parking,cam-garbage,cam-vending,cam-fire"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    out: Path
+    model: Path
+    seconds: float  # length of every sample clip
+    timeout_s: float  # the agent must have finished by then
+
+
+@dataclass(frozen=True)
+class FiledCase:
+    case_id: int
+    violation: str
+    camera_id: str
+    confirmed_at: str
+    evidence: list[Path]
+
+
+def run_demo(settings: DemoSettings) -> int:
+    out = settings.out
+    _, info = open_model(settings.model)  # fail early, clearly, on a bad model
+    expected = expectations_for(info.names)
+    clips = build_scene_videos(DEMO_DIR / "images", out / "clips" / f"{settings.seconds:g}s", settings.seconds)
+    # A fresh database and agent state each run, so that the counts describe this run only.
+    for stale in ("cases", "edge-state", "evidence"):
+        shutil.rmtree(out / stale, ignore_errors=True)
+    logs = out / "logs"
+    cases_dir = out / "cases"
+    print(f"demo: model {info.name} ({settings.model}), {len(info.names)} classes")
+    for e in expected:
+        print(f"  {e.camera_id:<12} {e.violation.value:<22} expect {e.cases}: {e.reason}")
+
+    device_token = (
+        processes.run_cli(
+            ["cases", "token", "create", "--data-dir", str(cases_dir), "--device", "demo-box", "--cameras", CAMERAS],
+            what="creating the device token",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    reviewer_token = (
+        processes.run_cli(
+            ["cases", "token", "create", "--data-dir", str(cases_dir), "--reviewer", "demo-inspector"],
+            what="creating the reviewer token",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+
+    port = processes.free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = processes.start(
+        ["cases", "serve", "--data-dir", str(cases_dir), "--port", str(port), "--dev"], logs / "cases.log"
+    )
+    agent = None
+    try:
+        processes.wait_healthy(f"{base_url}/healthz", server, logs / "cases.log")
+        print(f"demo: case service on {base_url} (SQLite in {cases_dir})")
+        config = _write_edge_config(out, base_url, settings.model, clips["parking"].parent)
+        agent = processes.start(
+            ["edge", "run", str(config)], logs / "edge.log", env={"STREETWATCH_DEVICE_TOKEN": device_token}
+        )
+        _wait_for_agent(agent, settings, logs / "edge.log")
+        filed = _fetch_cases(base_url, reviewer_token, out / "evidence")
+    finally:
+        if agent is not None:
+            processes.stop(agent)
+        processes.stop(server)
+    return _summarise(filed, expected, cases_dir)
+
+
+def _write_edge_config(out: Path, base_url: str, model: Path, clips: Path) -> Path:
+    template = string.Template((DEMO_DIR / "edge.yaml").read_text(encoding="utf-8"))
+    text = template.substitute(
+        case_service_url=base_url,
+        model=str(model.resolve()),
+        clips=str(clips.resolve()),
+        state=str((out / "edge-state").resolve()),
+    )
+    target = out / "edge.yaml"
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def _wait_for_agent(agent: processes.subprocess.Popen[bytes], settings: DemoSettings, log: Path) -> None:
+    """The agent plays the clips in real time and exits once they end and its outbox is drained."""
+    start = time.monotonic()
+    with tqdm(
+        total=round(settings.seconds),
+        unit="s",
+        desc="edge agent playing the clips",
+        bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s",
+    ) as bar:
+        while agent.poll() is None:
+            elapsed = time.monotonic() - start
+            if elapsed > settings.timeout_s:
+                raise StreetwatchError(f"the edge agent did not finish within {settings.timeout_s:.0f} s; see {log}")
+            bar.n = min(elapsed, settings.seconds)
+            bar.refresh()
+            time.sleep(0.5)
+        bar.n = settings.seconds
+        bar.refresh()
+    if agent.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        raise StreetwatchError(f"the edge agent exited with code {agent.returncode}: {' | '.join(tail)}")
+
+
+def _fetch_cases(base_url: str, token: str, evidence_dir: Path) -> list[FiledCase]:
+    headers = {"Authorization": f"Bearer {token}"}
+    filed: list[FiledCase] = []
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30.0) as client:
+        cursor = None
+        while True:
+            response = client.get("/api/v1/cases", params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+            response.raise_for_status()
+            page = response.json()
+            for case in page["items"]:
+                folder = evidence_dir / f"case-{case['id']}"
+                folder.mkdir(parents=True, exist_ok=True)
+                files = []
+                for item in case["evidence"]:
+                    target = folder / f"{item['role']}.jpg"
+                    download = client.get(item["url"])
+                    download.raise_for_status()
+                    target.write_bytes(download.content)
+                    files.append(target)
+                filed.append(
+                    FiledCase(case["id"], case["violation_type"], case["camera_id"], case["confirmed_at"], files)
+                )
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return sorted(filed, key=lambda c: c.case_id)
+
+
+def _summarise(filed: list[FiledCase], expected: list[Expectation], cases_dir: Path) -> int:
+    print()
+    for case in filed:
+        files = ", ".join(str(p) for p in case.evidence)
+        print(
+            f"case {case.case_id}: {case.violation} at {case.camera_id}, "
+            f"confirmed {case.confirmed_at}; evidence: {files}"
+        )
+    counts = Counter(c.violation for c in filed)
+    breakdown = ", ".join(f"{v.value}={counts.get(v.value, 0)}" for v in SUMMARY_ORDER)
+    print(f"demo: {len(filed)} cases filed ({breakdown})")
+    print(f"review them: streetwatch cases serve --data-dir {cases_dir} --dev, then open http://127.0.0.1:8000/review")
+    print(f"  (a reviewer token: streetwatch cases token create --data-dir {cases_dir} --reviewer YOUR-NAME)")
+    problems = check(expected, Counter((c.camera_id, c.violation) for c in filed))
+    if problems:
+        raise StreetwatchError("the demo did not file the expected cases:\n" + "\n".join(problems))
+    return 0
