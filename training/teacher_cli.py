@@ -67,12 +67,17 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The shared data folder and the TFLite file, checked to be an ultralytics YOLO export (fails in a second)."""
     from streetwatch.training.teacher.images import shared_data_dir
+    from streetwatch.training.teacher.tflite_graph import read_tflite
+    from streetwatch.training.teacher.tflite_meta import read_export_metadata
 
     shared = shared_data_dir(args.shared_data)
     tflite = args.tflite or shared / DEFAULT_TFLITE
     if not tflite.is_file():
         raise InputError(f"TFLite file not found: {tflite} (pass --tflite or --shared-data)")
+    read_tflite(tflite)
+    read_export_metadata(tflite)
     return shared, tflite
 
 
@@ -89,12 +94,6 @@ def _recover(args: argparse.Namespace) -> int:
 
     shared, tflite = _paths(args)
     count = _positive("calibration-images", args.calibration_images, 2)
-    # The file is checked before the images are read: a wrong file fails in a second, not after loading.
-    from streetwatch.training.teacher.tflite_graph import read_tflite
-    from streetwatch.training.teacher.tflite_meta import read_export_metadata
-
-    read_tflite(tflite)
-    read_export_metadata(tflite)
     batch = load_batch_nhwc(calibration_images(shared, count), 640).transpose(0, 3, 1, 2)
     model, report, meta = recover(tflite, batch)
     save_checkpoint(model, report, meta, args.out)

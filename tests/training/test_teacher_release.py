@@ -1,0 +1,113 @@
+"""The shipped coco-teacher release, the agreement measures, and the YOLOX-Nano reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from teacher_support import yolox_onnx as _yolox_onnx
+
+from streetwatch.inference.postprocess import RawBoxes
+from streetwatch.training.teacher.parity import box_iou, detection_agreement, match_count, raw_diff
+
+REPO = Path(__file__).resolve().parents[2]
+RELEASE = REPO / "models" / "releases" / "coco-teacher"
+BUS = REPO / "tests" / "data" / "images" / "bus.jpg"
+
+
+def _boxes(rows: list[tuple[int, float, float, float, float]]) -> RawBoxes:
+    xyxy = np.asarray([r[1:] for r in rows], dtype=np.float32).reshape(-1, 4)
+    return RawBoxes(xyxy, np.linspace(0.9, 0.5, len(rows)).astype(np.float32), np.asarray([r[0] for r in rows]))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "iou", "expected"),
+    [
+        ([(0, 0, 0, 10, 10)], [(0, 0, 0, 10, 10)], 0.9, 1),
+        ([(0, 0, 0, 10, 10)], [(1, 0, 0, 10, 10)], 0.9, 0),  # same box, other class
+        ([(0, 0, 0, 10, 10)], [(0, 0, 0, 10, 11)], 0.9, 1),  # IoU 0.909
+        ([(0, 0, 0, 10, 10)], [(0, 0, 0, 10, 12)], 0.9, 0),  # IoU 0.833
+        ([(0, 0, 0, 10, 10), (0, 1, 0, 11, 10)], [(0, 0, 0, 10, 10)], 0.5, 1),  # one-to-one
+        ([], [(0, 0, 0, 10, 10)], 0.5, 0),
+    ],
+)
+def test_match_count(a: list, b: list, iou: float, expected: int) -> None:
+    assert match_count(_boxes(a), _boxes(b), iou) == expected
+
+
+def test_agreement_and_diff_figures() -> None:
+    a = [_boxes([(0, 0, 0, 10, 10), (2, 20, 20, 40, 40)])]
+    b = [_boxes([(0, 0, 0, 10, 10)])]
+    agreement = detection_agreement(a, b, 0.9, 0.25)
+    assert (agreement.precision, agreement.recall) == (0.5, 1.0)
+    assert box_iou(a[0].xyxy, b[0].xyxy)[:, 0].tolist() == pytest.approx([1.0, 0.0])
+    x = np.ones((84, 10), np.float32)
+    y = x.copy()
+    y[0, 3] += 2.0
+    y[10, 1] -= 0.5
+    diff = raw_diff([x], [y])
+    assert (diff.max_abs_box_px, diff.max_abs_score) == (2.0, 0.5)
+    assert 0.99 < diff.min_cosine < 1.0
+
+
+def test_release_manifest_matches_its_files() -> None:
+    from streetwatch.inference.model_file import sha256_file
+    from streetwatch.models.registry import default_release, load_release
+
+    release = load_release(RELEASE)
+    m = release.manifest
+    for key in ("file", "sha256", "classes", "imgsz", "task", "taxonomy_version", "source", "licence", "metrics"):
+        assert key in m, key
+    assert sha256_file(release.onnx_path) == m["sha256"]
+    assert sha256_file(RELEASE / m["checkpoint"]["file"]) == m["checkpoint"]["sha256"]
+    assert len(m["classes"]) == 80 and m["classes"][60] == "dining_table" and m["imgsz"] == [640, 640]
+    assert m["source"]["sha256"].startswith("be21c7fc") and m["source"]["sha256"].endswith("e9e1")
+    assert "AGPL-3.0" in m["licence"]
+    assert default_release().name == "coco-teacher"
+    card = (RELEASE / "README.md").read_text(encoding="utf-8")
+    assert "AGPL-3.0" in card and m["sha256"] in card and "streetwatch teacher release" in card
+
+
+def test_release_onnx_finds_the_bus_and_persons_with_our_engine() -> None:
+    import cv2
+
+    from streetwatch.inference import Detector
+    from streetwatch.models.taxonomy import COCO_CLASSES
+
+    detector = Detector(RELEASE / "yolov8n-coco.onnx", conf=0.4)
+    assert detector.imgsz == (640, 640) and len(detector.names) == 80
+    assert set(COCO_CLASSES) <= set(detector.names)  # taxonomy spellings, dining_table included
+    assert detector.info.metadata["taxonomy_version"] == "coco80"
+    assert detector.info.name == "coco-teacher"
+    found = detector.detect(cv2.imread(str(BUS)))
+    names = [detector.names[c] for c in found.class_id]
+    assert names.count("bus") == 1 and names.count("person") >= 3, names
+
+
+def test_release_records_its_parity_figures() -> None:
+    parity = json.loads((RELEASE / "manifest.json").read_text())["metrics"]["parity"]
+    assert parity["pt_vs_float_tflite"]["max_abs_score"] < 1e-3
+    assert parity["pt_vs_float_tflite"]["min_cosine"] > 0.999999
+    assert parity["onnx_vs_pt"]["min_cosine"] > 0.99999
+    assert parity["detections_pt_vs_float_tflite"]["precision"] == 1.0
+    assert parity["train_vs_eval_error"] < 0.15
+    assert parity["train_vs_eval_error_identity_bn"] > 2 * parity["train_vs_eval_error"]
+
+
+@pytest.fixture(scope="module")
+def yolox_onnx(shared_data: Path) -> Path:
+    return _yolox_onnx(shared_data)
+
+
+def test_yolox_nano_reference_finds_the_bus(yolox_onnx: Path) -> None:
+    import cv2
+
+    from streetwatch.training.teacher.yolox import YoloxNano
+
+    found = YoloxNano(yolox_onnx).detect(cv2.imread(str(BUS)), conf=0.4)
+    assert found.class_id.tolist().count(5) == 1
+    assert found.class_id.tolist().count(0) >= 3
+    frame = cv2.imread(str(BUS))
+    assert found.xyxy[:, 2].max() <= frame.shape[1] and found.xyxy[:, 3].max() <= frame.shape[0]
