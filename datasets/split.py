@@ -21,6 +21,7 @@ from streetwatch.errors import InputError
 
 OTHER_WEIGHT = 0.1  # classes of a unit other than its rarest, relative to the rarest
 COUNT_WEIGHT = 0.1  # image-count balance, relative to the rarest class
+MAX_REFINE_PASSES = 5
 NO_OBJECTS = "(none)"  # a class-presence stratum of its own: negatives must reach every split too
 
 
@@ -68,6 +69,7 @@ def assign_splits(items: list[Item], ratios: tuple[float, float, float], seed: i
     current_n = dict.fromkeys(SPLITS, 0)
     active = [s for s, r in zip(SPLITS, ratios, strict=True) if r > 0]
     ratio = dict(zip(SPLITS, ratios, strict=True))
+    assigned: dict[int, Split] = {}
     for k in order:
         unit, counts = units[k], unit_classes[k]
 
@@ -86,11 +88,68 @@ def assign_splits(items: list[Item], ratios: tuple[float, float, float], seed: i
             return grow(rarest, counts[rarest]) + OTHER_WEIGHT * others + COUNT_WEIGHT * count
 
         best = min(active, key=cost)  # ties: the earlier split (train) wins
-        for item in unit:
-            item.split = best
+        assigned[k] = best
         current[best].update(counts)
         current_n[best] += len(unit)
+    _refine(order, assigned, unit_classes, [len(u) for u in units], current, current_n, total, n_total, ratio, active)
+    for k, unit in enumerate(units):
+        for item in unit:
+            item.split = assigned[k]
     return len(units)
+
+
+def _refine(
+    order: list[int],
+    assigned: dict[int, Split],
+    unit_classes: list[Counter[str]],
+    sizes: list[int],
+    current: dict[Split, Counter[str]],
+    current_n: dict[Split, int],
+    total: Counter[str],
+    n_total: int,
+    ratio: dict[Split, float],
+    active: list[Split],
+) -> None:
+    """Move units between splits while that lowers the squared distance to the targets over all
+    classes. The greedy pass sees one unit at a time; with a few big units (video scenes) a
+    later move often balances a class it could not see coming."""
+
+    def sq(s: Split, c: str, x: float) -> float:
+        return ((x - ratio[s] * total[c]) / total[c]) ** 2
+
+    def sq_n(s: Split, x: float) -> float:
+        return COUNT_WEIGHT * ((x - ratio[s] * n_total) / n_total) ** 2
+
+    for _ in range(MAX_REFINE_PASSES):
+        moved = False
+        for k in order:
+            a, counts, n = assigned[k], unit_classes[k], sizes[k]
+            if current_n[a] == n:
+                continue  # never empty a split
+            best, best_delta = a, -1e-12
+            for b in active:
+                if b == a:
+                    continue
+                delta = (
+                    sq_n(a, current_n[a] - n)
+                    + sq_n(b, current_n[b] + n)
+                    - sq_n(a, current_n[a])
+                    - sq_n(b, current_n[b])
+                )
+                for c, m in counts.items():
+                    delta += sq(a, c, current[a][c] - m) + sq(b, c, current[b][c] + m)
+                    delta -= sq(a, c, current[a][c]) + sq(b, c, current[b][c])
+                if delta < best_delta:
+                    best, best_delta = b, delta
+            if best != a:
+                current[a].subtract(counts)
+                current[best].update(counts)
+                current_n[a] -= n
+                current_n[best] += n
+                assigned[k] = best
+                moved = True
+        if not moved:
+            return
 
 
 def split_dataset(dataset: Dataset, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0) -> SplitResult:
