@@ -3,12 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dataset_builders import coco_source, voc_source, yolo_source
 
 from streetwatch.datasets.importing import GroupRule, SourceSpec, detect_format, import_source
 from streetwatch.datasets.store import Dataset, load, save
 from streetwatch.errors import InputError
-
-from .sources import coco_source, voc_source, yolo_source
 
 
 def test_yolo_boxes_polygons_problems_and_orphans(tmp_path: Path, write_mapping) -> None:

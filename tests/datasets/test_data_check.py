@@ -4,13 +4,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from dataset_builders import yolo_source
 
 from streetwatch.datasets.check import apply_fixes, run_checks
 from streetwatch.datasets.importing import SourceSpec, import_source
 from streetwatch.datasets.schema import Box, Item
 from streetwatch.datasets.store import Dataset
-
-from .sources import yolo_source
 
 CLEAN = "0 0.5 0.5 0.25 0.5\n"
 
@@ -32,7 +31,7 @@ def _garbage_bytes(item: Item) -> None:
 
 
 def _overwrite(item: Item) -> None:
-    from .sources import write_image
+    from dataset_builders import write_image
 
     write_image(Path(item.image), seed=99)
 

@@ -6,13 +6,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from dataset_builders import yolo_source
 
 from streetwatch.datasets.dedupe import dedupe, near_pairs
 from streetwatch.datasets.importing import SourceSpec, import_source
 from streetwatch.datasets.store import Dataset
 from streetwatch.errors import InputError
-
-from .sources import yolo_source
 
 
 def test_near_pairs_counts_bits() -> None:
