@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import string
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -112,13 +113,18 @@ def _write_edge_config(out: Path, base_url: str, model: Path, clips: Path) -> Pa
 
 
 def _wait_for_agent(agent: processes.subprocess.Popen[bytes], settings: DemoSettings, log: Path) -> None:
-    """The agent plays the clips in real time and exits once they end and its outbox is drained."""
+    """The agent plays the clips in real time and exits once they end and its outbox is drained.
+
+    A progress bar on a terminal; in a log (CI, `make demo > file`) a plain line every 15 s.
+    """
     start = time.monotonic()
+    interactive = sys.stderr.isatty()
+    last_line = 0.0
     with tqdm(
         total=round(settings.seconds),
-        unit="s",
         desc="edge agent playing the clips",
         bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s",
+        disable=not interactive,
     ) as bar:
         while agent.poll() is None:
             elapsed = time.monotonic() - start
@@ -126,6 +132,9 @@ def _wait_for_agent(agent: processes.subprocess.Popen[bytes], settings: DemoSett
                 raise StreetwatchError(f"the edge agent did not finish within {settings.timeout_s:.0f} s; see {log}")
             bar.n = min(elapsed, settings.seconds)
             bar.refresh()
+            if not interactive and elapsed - last_line >= 15:
+                print(f"demo: edge agent running, {elapsed:.0f} s of {settings.seconds:.0f} s of video", flush=True)
+                last_line = elapsed
             time.sleep(0.5)
         bar.n = settings.seconds
         bar.refresh()
