@@ -170,6 +170,15 @@ def _fetch_cases(base_url: str, token: str, evidence_dir: Path) -> list[FiledCas
                 return sorted(filed, key=lambda c: c.case_id)
 
 
+def _cli_path() -> str:
+    """The `streetwatch` script of this environment, relative to the working folder when inside it."""
+    script = Path(sys.executable).parent / "streetwatch"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def _summarise(filed: list[FiledCase], expected: list[Expectation], cases_dir: Path) -> int:
     print()
     for case in filed:
@@ -181,8 +190,9 @@ def _summarise(filed: list[FiledCase], expected: list[Expectation], cases_dir: P
     counts = Counter(c.violation for c in filed)
     breakdown = ", ".join(f"{v.value}={counts.get(v.value, 0)}" for v in SUMMARY_ORDER)
     print(f"demo: {len(filed)} cases filed ({breakdown})")
-    print(f"review them: streetwatch cases serve --data-dir {cases_dir} --dev, then open http://127.0.0.1:8000/review")
-    print(f"  (a reviewer token: streetwatch cases token create --data-dir {cases_dir} --reviewer YOUR-NAME)")
+    cli = _cli_path()
+    print(f"review them: {cli} cases serve --data-dir {cases_dir} --dev, then open http://127.0.0.1:8000/review")
+    print(f"  (sign in with a reviewer token: {cli} cases token create --data-dir {cases_dir} --reviewer YOUR-NAME)")
     problems = check(expected, Counter((c.camera_id, c.violation) for c in filed))
     if problems:
         raise StreetwatchError("the demo did not file the expected cases:\n" + "\n".join(problems))
