@@ -1,19 +1,20 @@
 """The whole agent on real video files made from real images, with the COCO teacher model, filing
-into a real HTTP case server; plus the local API, a dead camera beside a live one, a corrupt model."""
+into the real case service on 127.0.0.1; plus the local API, a dead camera beside a live one, a corrupt model."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from case_server import CaseServer
 from edge_builders import config_dict, free_port
+from live_cases import CaseService
 from videos import bus_parks_video
 
-from streetwatch.contract import CaseReport
 from streetwatch.edge.agent import EdgeAgent
 from streetwatch.edge.config import EdgeConfig
 from streetwatch.errors import ModelError
@@ -36,9 +37,11 @@ def bus_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bus_parks_video(tmp_path_factory.mktemp("video") / "bus.mp4")
 
 
-def agent_config(tmp_path: Path, model: Path, video: Path, server_url: str, **camera: object) -> EdgeConfig:
+def agent_config(
+    tmp_path: Path, model: Path, video: Path, server_url: str, token: str = "secret-token-1", **camera: object
+) -> EdgeConfig:
     data = config_dict(tmp_path / "state")
-    data["device"]["case_service_url"] = server_url  # type: ignore[index]
+    data["device"].update({"case_service_url": server_url, "token": token})  # type: ignore[union-attr]
     data["model"] = {"path": str(model), "conf": 0.3, "threads": 2}
     cam = data["cameras"][0]  # type: ignore[index]
     cam.update(
@@ -58,36 +61,39 @@ def agent_config(tmp_path: Path, model: Path, video: Path, server_url: str, **ca
     return EdgeConfig.model_validate(data)
 
 
-def test_a_bus_that_parks_is_filed_once_with_evidence(tmp_path: Path, coco_model: Path, bus_video: Path) -> None:
-    server = CaseServer(free_port())
-    server.start()
-    try:
-        config = agent_config(tmp_path, coco_model, bus_video, server.url, realtime=False)
-        dead = config.cameras[0].model_copy(update={"id": "cam-dead", "source": "rtsp://127.0.0.1:9/none"})
-        config = config.model_copy(update={"cameras": [config.cameras[0], dead], "stop_when_sources_end": True})
-        agent = EdgeAgent(config)
-        remaining = agent.run()
-    finally:
-        server.stop()
+def test_a_bus_that_parks_is_filed_once_with_evidence(
+    tmp_path: Path, case_service: CaseService, coco_model: Path, bus_video: Path
+) -> None:
+    config = agent_config(tmp_path, coco_model, bus_video, case_service.url, case_service.device, realtime=False)
+    dead = config.cameras[0].model_copy(update={"id": "cam-dead", "source": "rtsp://127.0.0.1:9/none"})
+    config = config.model_copy(update={"cameras": [config.cameras[0], dead], "stop_when_sources_end": True})
+    agent = EdgeAgent(config)
+    remaining = agent.run()
     assert remaining == 0
-    assert len(server.store.cases) == 1  # one parked bus, one case, although it stayed on after the case
-    report = CaseReport.model_validate_json(next(iter(server.store.cases.values())))
-    assert report.violation_type == "illegal_parking"
-    assert report.zone_id == "curb" and report.camera_id == "cam-1" and report.device_id == "box-1"
-    assert report.model.name == "coco-teacher"
-    assert {d.class_name for d in report.detections} == {"bus"}
-    elapsed = (report.confirmed_at - report.first_seen).total_seconds()
+    # One parked bus, one case, although it stayed on after the case.
+    [case] = case_service.cases("cam-1")
+    assert case["violation_type"] == "illegal_parking" and case["source"] == "edge"
+    assert case["zone_id"] == "curb" and case["camera_id"] == "cam-1" and case["device_id"] == "box-1"
+    assert case["model"]["name"] == "coco-teacher"
+    assert {d["class"] for d in case["detections"]} == {"bus"}
+    elapsed = (
+        datetime.fromisoformat(case["confirmed_at"]) - datetime.fromisoformat(case["first_seen"])
+    ).total_seconds()
     assert 6.0 <= elapsed <= 9.0  # 300 s dwell x time_scale 0.02, on the file's own clock
-    roles = [e.role.value for e in report.evidence]
+    roles = [e["role"] for e in case["evidence"]]
     assert roles == ["first_seen", "first_seen_clean", "confirmation", "confirmation_clean"]
+    # The service holds the evidence the box stored.
+    folder = tmp_path / "state" / "evidence" / case["event_id"]
+    for ref in case["evidence"]:
+        assert ref["sha256"] == hashlib.sha256((folder / f"{ref['role']}.jpg").read_bytes()).hexdigest()
     # The dead camera kept failing and reconnecting without holding up the live one.
     assert agent.cameras["cam-dead"].worker.state.reconnects >= 1
     assert agent.cameras["cam-1"].worker.state.frames >= 12
 
 
 def test_local_api_and_clean_stop(tmp_path: Path, coco_model: Path, bus_video: Path) -> None:
-    server = CaseServer(free_port())  # never started: cases stay in the outbox
-    config = agent_config(tmp_path, coco_model, bus_video, server.url, realtime=True, loop=True, sample_fps=2)
+    nobody = f"http://127.0.0.1:{free_port()}"  # no case service listens there: cases stay in the outbox
+    config = agent_config(tmp_path, coco_model, bus_video, nobody, realtime=True, loop=True, sample_fps=2)
     agent = EdgeAgent(config)
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(agent.run()))
