@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from streetwatch.errors import ModelError
 from streetwatch.inference.postprocess import RawBoxes, nms
-from streetwatch.training.teacher.parity import DetectionAgreement, match_count
+from streetwatch.training.teacher.parity import DetectionAgreement, detection_agreement
 
 STRIDES = (8, 16, 32)
 MAX_WH = 7680.0
@@ -101,11 +101,11 @@ def street_agreement(ours: list[RawBoxes], reference: list[RawBoxes], iou: float
     for cid, name in STREET_CLASSES.items():
         a = [keep_classes(x, (cid,)) for x in ours]
         b = [keep_classes(x, (cid,)) for x in reference]
-        rows.append(ClassAgreement(name, _agreement(a, b, iou, conf)))
+        rows.append(ClassAgreement(name, detection_agreement(a, b, iou, conf)))
     merged = []
     for x in (ours, reference):
         merged.append([_concat(keep_classes(b, VEHICLE_GROUP, merge_to=2), keep_classes(b, (0, 1, 3))) for b in x])
-    rows.append(ClassAgreement("all (car/bus/truck merged)", _agreement(merged[0], merged[1], iou, conf)))
+    rows.append(ClassAgreement("all (car/bus/truck merged)", detection_agreement(merged[0], merged[1], iou, conf)))
     return rows
 
 
@@ -114,14 +114,4 @@ def _concat(a: RawBoxes, b: RawBoxes) -> RawBoxes:
         np.concatenate([a.xyxy, b.xyxy]),
         np.concatenate([a.confidence, b.confidence]),
         np.concatenate([a.class_id, b.class_id]),
-    )
-
-
-def _agreement(a: list[RawBoxes], b: list[RawBoxes], iou: float, conf: float) -> DetectionAgreement:
-    return DetectionAgreement(
-        iou=iou,
-        conf=conf,
-        a_boxes=sum(len(x.class_id) for x in a),
-        b_boxes=sum(len(x.class_id) for x in b),
-        matched=sum(match_count(x, y, iou) for x, y in zip(a, b, strict=True)),
     )
