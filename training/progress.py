@@ -22,7 +22,7 @@ class EpochReporter:
         self._start = time.monotonic()
         self._epoch_start = self._start
         self._batches = 0
-        self._last_epoch = -1
+        self._in_epoch = False
 
     def callbacks(self) -> dict[str, Callable[[Any], None]]:
         return {
@@ -46,6 +46,7 @@ class EpochReporter:
     def on_epoch_start(self, trainer: Any) -> None:
         self._epoch_start = time.monotonic()
         self._batches = 0
+        self._in_epoch = True
 
     def on_batch_end(self, trainer: Any) -> None:
         self._batches += 1
@@ -54,9 +55,10 @@ class EpochReporter:
             self._print(f"  epoch {trainer.epoch + 1}: batch {self._batches}/{total}")
 
     def on_fit_epoch_end(self, trainer: Any) -> None:
-        if trainer.epoch == self._last_epoch:  # ultralytics calls it again after the final validation
+        if not self._in_epoch:
+            self._final(trainer)  # ultralytics calls it again, with epoch + 1, after validating best.pt
             return
-        self._last_epoch = trainer.epoch
+        self._in_epoch = False
         now = time.monotonic()
         done = trainer.epoch + 1 - trainer.start_epoch
         remaining = trainer.epochs - trainer.epoch - 1
@@ -73,6 +75,12 @@ class EpochReporter:
             f"epoch {_fmt_seconds(now - self._epoch_start)} elapsed {_fmt_seconds(now - self._start)} "
             f"eta {_fmt_seconds(eta)}"
         )
+
+    def _final(self, trainer: Any) -> None:
+        metrics = trainer.metrics or {}
+        m50, m5095 = metrics.get("metrics/mAP50(B)"), metrics.get("metrics/mAP50-95(B)")
+        if m50 is not None and m5095 is not None:
+            self._print(f"best.pt on val: mAP50 {m50:.3f} mAP50-95 {m5095:.3f}")
 
     def on_train_end(self, trainer: Any) -> None:
         self._print(f"done in {_fmt_seconds(time.monotonic() - self._start)}; weights in {trainer.save_dir}/weights")

@@ -22,6 +22,7 @@ def test_run_saves_weights_record_and_progress(synthetic_run: tuple[Path, str], 
     assert len(record["data"]["sha256"]) == 64 and record["data"]["images"]["train"] == 8
     assert record["versions"]["ultralytics"]
     assert "epoch 1/1" in log and "mAP50" in log
+    assert "epoch 2/1" not in log and "best.pt on val: mAP50" in log  # the final validation, told apart
 
 
 def test_resume_continues_an_interrupted_run(synthetic_yaml: Path, tmp_path: Path) -> None:
