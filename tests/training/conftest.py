@@ -15,19 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from builders import write_synthetic_yolo_dataset
+from train_builders import synthetic_data
 
 from streetwatch.training.config import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEACHER_PT = REPO_ROOT / "models" / "releases" / "coco-teacher" / "yolov8n-coco.pt"
-
-
-def synthetic_data(root: Path, n_images: int = 8) -> Path:
-    """The shared synthetic set plus a test split (the val images)."""
-    data_yaml = write_synthetic_yolo_dataset(root, n_images=n_images, size=96)
-    data_yaml.write_text(data_yaml.read_text() + "test: images/val\n")
-    return data_yaml
 
 
 @pytest.fixture(scope="session")

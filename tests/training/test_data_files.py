@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import synthetic_data
+from train_builders import synthetic_data
 
 from streetwatch.errors import InputError
 from streetwatch.training.data_files import label_path, load_data_spec, read_labels, summarise
