@@ -5,12 +5,14 @@ In one process, on the same 1920x1080 BGR frames:
   (b) `Detector.detect` (letterbox + blob + run + decode + NMS + mapping),
   (c) ultralytics `YOLO(model).predict` on the same ONNX file (when the train extra is installed).
 Prints medians and the ratios (b)/(a) (target <= 1.05 at 640 input) and (c)/(b) (target > 1).
-Runs interleave (a), (b), (c) round-robin so that machine noise hits all three alike.
+(a) and (b) are interleaved in a shuffled order every round so that noise hits both alike;
+(c) runs in a phase of its own (torch's threads keep spinning after each call).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +45,28 @@ def _frames(images: Path | None, count: int = 8) -> list[np.ndarray]:
     return [cv2.GaussianBlur(rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8), (9, 9), 3) for _ in range(count)]
 
 
-def run(args: argparse.Namespace) -> int:
+def _interleaved(methods: dict[str, Callable[[int], object]], repeats: int) -> dict[str, list[float]]:
+    """Time each method `repeats` times, in a shuffled order every round, so that machine noise
+    and after-effects of one method (cache eviction, thread wake-ups) hit every method alike."""
+    import random
     import time
 
+    order = list(methods)
+    rng = random.Random(0)
+    for fn in methods.values():  # warm-up
+        for i in range(3):
+            fn(i)
+    samples: dict[str, list[float]] = {name: [] for name in methods}
+    for i in range(repeats):
+        rng.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            methods[name](i)
+            samples[name].append((time.perf_counter() - start) * 1000.0)
+    return samples
+
+
+def run(args: argparse.Namespace) -> int:
     from streetwatch.benchmarks.timing import Timing
     from streetwatch.inference import Detector
     from streetwatch.inference.detector import to_blob
@@ -80,28 +101,26 @@ def run(args: argparse.Namespace) -> int:
         "    pre-processing only": preprocess_only,
         "    decode + NMS only": lambda i: detector._decode(raw_output[0]),
     }
+    samples = _interleaved(methods, args.repeats)
     if not args.no_ultralytics:
+        # Measured in a phase of its own: torch's worker threads keep spinning after a call and
+        # would slow whatever ran next in an interleaved loop.
         try:
             from streetwatch.training.ultralytics_env import yolo
 
             reference = yolo(model, task="detect")
             reference.predict(frames[0], imgsz=[h, w], verbose=False, device="cpu")  # warm-up + setup
-            methods["(c) ultralytics predict"] = lambda i: reference.predict(
-                frames[i % len(frames)], imgsz=[h, w], verbose=False, device="cpu"
+            samples |= _interleaved(
+                {
+                    "(c) ultralytics predict": lambda i: reference.predict(
+                        frames[i % len(frames)], imgsz=[h, w], verbose=False, device="cpu"
+                    )
+                },
+                args.repeats,
             )
         except ImportError:
             print("ultralytics not installed (train extra): skipping (c)")
-
-    samples: dict[str, list[float]] = {name: [] for name in methods}
-    for fn in methods.values():  # warm-up
-        for i in range(3):
-            fn(i)
-    for i in range(args.repeats):  # round-robin: noise hits every method alike
-        for name, fn in methods.items():
-            start = time.perf_counter()
-            fn(i)
-            samples[name].append((time.perf_counter() - start) * 1000.0)
-    timings = {name: Timing(name, s) for name, s in samples.items()}
+    timings = {name: Timing(name, v) for name, v in samples.items()}
 
     print(
         f"model {model} input {h}x{w} batch {batch}; frames 1920x1080; threads {args.threads}; {args.repeats} runs each"
