@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from proxy import ResponseSwallowingProxy
+from fault_proxy import FaultProxy
 
 from streetwatch.demo.processes import free_port, wait_healthy
 from streetwatch.demo.scenes import SCENES, ArrivingCar, write_clip
@@ -128,8 +128,9 @@ def test_case_filed_once_with_its_evidence_across_a_kill_mid_delivery(
     env = {**os.environ, "STREETWATCH_DEVICE_TOKEN": device_token}
     upstream_port = int(url.rsplit(":", 1)[1])
 
-    with ResponseSwallowingProxy(upstream_port) as proxy:
-        proxy_url = f"http://127.0.0.1:{proxy.port}"
+    with FaultProxy(upstream_port) as proxy:
+        proxy_url = proxy.url
+        proxy.plan.extend(["swallow"] * 1000)  # every delivery attempt: filed by the service, answer lost
         # Phase 1: the car arrives and stays; the case reaches the service, the answer never comes back.
         with open(tmp_path / "edge-1.log", "wb") as sink:
             edge = subprocess.Popen(
@@ -150,7 +151,7 @@ def test_case_filed_once_with_its_evidence_across_a_kill_mid_delivery(
         event_id = rows[0][0]
 
         # Phase 2: restarted on a street with no new car; pending cases are resent with the same key.
-        proxy.pass_responses = True
+        proxy.plan.clear()  # answers get through again
         posts_before = proxy.case_posts
         second = subprocess.run(
             _cli("edge", "run", str(_edge_config(tmp_path, proxy_url, empty, state))),
