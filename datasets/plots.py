@@ -22,6 +22,13 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+def _save(plt, fig, folder: Path, name: str) -> str:  # type: ignore[no-untyped-def]
+    fig.tight_layout()
+    fig.savefig(folder / name, dpi=100)
+    plt.close(fig)
+    return name
+
+
 def write_plots(stats: DatasetStats, folder: Path) -> list[str]:
     """Write the plots into `folder`; returns their file names."""
     plt = _pyplot()
@@ -42,10 +49,7 @@ def write_plots(stats: DatasetStats, folder: Path) -> list[str]:
     ax.set_yscale("symlog")
     ax.set_title("Instances per class and split")
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(folder / "class_counts.png", dpi=100)
-    plt.close(fig)
-    names.append("class_counts.png")
+    names.append(_save(plt, fig, folder, "class_counts.png"))
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     bins = np.linspace(0, 1, 26)
@@ -58,10 +62,7 @@ def write_plots(stats: DatasetStats, folder: Path) -> list[str]:
     ax.set_yscale("log")
     ax.set_title("Box size distribution")
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(folder / "box_sizes.png", dpi=100)
-    plt.close(fig)
-    names.append("box_sizes.png")
+    names.append(_save(plt, fig, folder, "box_sizes.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     sources = list(stats.images_by_source)
@@ -73,8 +74,5 @@ def write_plots(stats: DatasetStats, folder: Path) -> list[str]:
     ax.set_ylabel("images")
     ax.set_title("Images per source")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(folder / "images_per_source.png", dpi=100)
-    plt.close(fig)
-    names.append("images_per_source.png")
+    names.append(_save(plt, fig, folder, "images_per_source.png"))
     return names
