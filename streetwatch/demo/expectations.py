@@ -1,30 +1,17 @@
-"""What the demo must file, derived from the model actually used (never hard-coded counts).
+"""What the demo must file, derived from the edge config it runs and the model it uses.
 
-Each demo camera watches one zone type. A camera whose violation needs classes the model does not
-have cannot file (the COCO teacher sees no garbage or fire): it is expected to file nothing, and
-the summary says why. Every other camera must file exactly one case: one ongoing violation, one case.
+Each zone of the demo's edge config watches for one violation, with the evidence classes its rule
+names (the agent's own rule configuration, not a copy). A zone whose classes the model does not
+have cannot file (the COCO teacher sees no garbage or fire): it is expected to file nothing, and the
+summary says why. Every other zone must file exactly one case: one ongoing violation, one case.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from streetwatch.edge.config import EdgeConfig
 from streetwatch.models.taxonomy import ViolationType
-
-# Classes whose presence lets a violation fire (DESIGN.md table; the edge rules' defaults).
-EVIDENCE_CLASSES: dict[ViolationType, frozenset[str]] = {
-    ViolationType.ILLEGAL_PARKING: frozenset({"car", "bus", "truck", "motorcycle", "bicycle"}),
-    ViolationType.OCCUPIED_LANE_VENDING: frozenset({"umbrella", "dining_table"}),
-    ViolationType.EXPOSED_GARBAGE: frozenset({"garbage", "bin_overflow"}),
-    ViolationType.OPEN_BURNING: frozenset({"fire", "smoke"}),
-}
-
-DEMO_CAMERAS: dict[str, ViolationType] = {
-    "cam-parking": ViolationType.ILLEGAL_PARKING,
-    "cam-garbage": ViolationType.EXPOSED_GARBAGE,
-    "cam-vending": ViolationType.OCCUPIED_LANE_VENDING,
-    "cam-fire": ViolationType.OPEN_BURNING,
-}
 
 SUMMARY_ORDER = (
     ViolationType.ILLEGAL_PARKING,
@@ -42,16 +29,17 @@ class Expectation:
     reason: str
 
 
-def expectations_for(model_classes: tuple[str, ...]) -> list[Expectation]:
+def expectations_for(config: EdgeConfig, model_classes: tuple[str, ...]) -> list[Expectation]:
     have = set(model_classes)
     out = []
-    for camera, violation in DEMO_CAMERAS.items():
-        usable = EVIDENCE_CLASSES[violation] & have
-        if usable:
-            out.append(Expectation(camera, violation, 1, f"model sees {', '.join(sorted(usable))}"))
-        else:
-            need = ", ".join(sorted(EVIDENCE_CLASSES[violation]))
-            out.append(Expectation(camera, violation, 0, f"model has none of {need}"))
+    for camera in config.cameras:
+        for zone in camera.zones:
+            wanted = set(config.zone_rule(zone).classes)
+            usable = wanted & have
+            if usable:
+                out.append(Expectation(camera.id, zone.violation, 1, f"model sees {', '.join(sorted(usable))}"))
+            else:
+                out.append(Expectation(camera.id, zone.violation, 0, f"model has none of {', '.join(sorted(wanted))}"))
     return out
 
 

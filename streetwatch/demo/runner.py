@@ -21,12 +21,12 @@ from tqdm import tqdm
 from streetwatch.demo import processes
 from streetwatch.demo.expectations import SUMMARY_ORDER, Expectation, check, expectations_for
 from streetwatch.demo.scenes import build_scene_videos
+from streetwatch.edge.config import load_config
 from streetwatch.errors import StreetwatchError
 from streetwatch.inference.model_file import open_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = REPO_ROOT / "examples" / "demo"
-CAMERAS = "cam-parking,cam-garbage,cam-vending,cam-fire"
 
 
 @dataclass(frozen=True)
@@ -49,20 +49,35 @@ class FiledCase:
 def run_demo(settings: DemoSettings) -> int:
     out = settings.out
     _, info = open_model(settings.model)  # fail early, clearly, on a bad model
-    expected = expectations_for(info.names)
     clips = build_scene_videos(DEMO_DIR / "images", out / "clips" / f"{settings.seconds:g}s", settings.seconds)
     # A fresh database and agent state each run, so that the counts describe this run only.
     for stale in ("cases", "edge-state", "evidence"):
         shutil.rmtree(out / stale, ignore_errors=True)
     logs = out / "logs"
     cases_dir = out / "cases"
+    port = processes.free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    config_path = _write_edge_config(out, base_url, settings.model, clips["parking"].parent)
+    edge_config = load_config(config_path)
+    expected = expectations_for(edge_config, info.names)
+    cameras = ",".join(camera.id for camera in edge_config.cameras)
     print(f"demo: model {info.name} ({settings.model}), {len(info.names)} classes")
     for e in expected:
         print(f"  {e.camera_id:<12} {e.violation.value:<22} expect {e.cases}: {e.reason}")
 
     device_token = (
         processes.run_cli(
-            ["cases", "token", "create", "--data-dir", str(cases_dir), "--device", "demo-box", "--cameras", CAMERAS],
+            [
+                "cases",
+                "token",
+                "create",
+                "--data-dir",
+                str(cases_dir),
+                "--device",
+                edge_config.device.id,
+                "--cameras",
+                cameras,
+            ],
             what="creating the device token",
         )
         .strip()
@@ -77,8 +92,6 @@ def run_demo(settings: DemoSettings) -> int:
         .splitlines()[-1]
     )
 
-    port = processes.free_port()
-    base_url = f"http://127.0.0.1:{port}"
     server = processes.start(
         ["cases", "serve", "--data-dir", str(cases_dir), "--port", str(port), "--dev"], logs / "cases.log"
     )
@@ -86,9 +99,8 @@ def run_demo(settings: DemoSettings) -> int:
     try:
         processes.wait_healthy(f"{base_url}/healthz", server, logs / "cases.log")
         print(f"demo: case service on {base_url} (SQLite in {cases_dir})")
-        config = _write_edge_config(out, base_url, settings.model, clips["parking"].parent)
         agent = processes.start(
-            ["edge", "run", str(config)], logs / "edge.log", env={"STREETWATCH_DEVICE_TOKEN": device_token}
+            ["edge", "run", str(config_path)], logs / "edge.log", env={"STREETWATCH_DEVICE_TOKEN": device_token}
         )
         _wait_for_agent(agent, settings, logs / "edge.log")
         filed = _fetch_cases(base_url, reviewer_token, out / "evidence")

@@ -1,18 +1,35 @@
+from pathlib import Path
+
 import pytest
 
 from streetwatch.demo.expectations import check, expectations_for
+from streetwatch.demo.runner import _write_edge_config
+from streetwatch.edge.config import EdgeConfig, load_config
 from streetwatch.models.taxonomy import CLASS_NAMES
 
 COCO_LIKE = ("person", "car", "bus", "truck", "umbrella", "dining_table")
 
 
-def test_coco_model_expects_parking_and_vending_only() -> None:
-    expected = {e.camera_id: e.cases for e in expectations_for(COCO_LIKE)}
+@pytest.fixture()
+def demo_config(tmp_path: Path) -> EdgeConfig:
+    """The demo's own edge config (examples/demo/edge.yaml), rendered as the demo renders it."""
+    path = _write_edge_config(tmp_path, "http://127.0.0.1:9", tmp_path / "model.onnx", tmp_path / "clips")
+    return load_config(path)
+
+
+def test_coco_model_expects_parking_and_vending_only(demo_config: EdgeConfig) -> None:
+    expected = {e.camera_id: e.cases for e in expectations_for(demo_config, COCO_LIKE)}
     assert expected == {"cam-parking": 1, "cam-garbage": 0, "cam-vending": 1, "cam-fire": 0}
 
 
-def test_taxonomy_model_expects_every_camera() -> None:
-    assert all(e.cases == 1 for e in expectations_for(CLASS_NAMES))
+def test_taxonomy_model_expects_every_camera(demo_config: EdgeConfig) -> None:
+    assert all(e.cases == 1 for e in expectations_for(demo_config, CLASS_NAMES))
+
+
+def test_expected_classes_follow_the_agent_rule_config(demo_config: EdgeConfig) -> None:
+    """A model with only motorcycles cannot file parking: the agent's parking rule counts car/bus/truck."""
+    parking = [e for e in expectations_for(demo_config, ("motorcycle",)) if e.camera_id == "cam-parking"]
+    assert parking[0].cases == 0 and parking[0].reason == "model has none of bus, car, truck"
 
 
 @pytest.mark.parametrize(
@@ -34,8 +51,10 @@ def test_taxonomy_model_expects_every_camera() -> None:
         ),
     ],
 )
-def test_check_reports_missing_doubled_and_unexpected_cases(filed: dict, problem: str | None) -> None:
-    problems = check(expectations_for(COCO_LIKE), filed)
+def test_check_reports_missing_doubled_and_unexpected_cases(
+    demo_config: EdgeConfig, filed: dict, problem: str | None
+) -> None:
+    problems = check(expectations_for(demo_config, COCO_LIKE), filed)
     if problem is None:
         assert problems == []
     else:
