@@ -1,7 +1,9 @@
-"""The edge agent: camera workers -> one shared detector -> per-camera rules -> evidence -> outbox -> sender.
+"""The edge agent: camera workers -> shared detector(s) -> per-camera rules -> evidence -> outbox -> sender.
 
 Threads: one per camera (read, sample, health), one pipeline (batched detection, tracking, rules,
-evidence, outbox), one sender, and the local API. `run()` returns when asked to stop (SIGTERM) or,
+evidence, outbox), one sender, and the local API. Cameras share the box's detector unless a camera
+names its own model; cameras with the same model settings share one session, and a batch never
+mixes models. `run()` returns when asked to stop (SIGTERM) or,
 with `stop_when_sources_end`, when every file has played; either way it drains: frames already
 sampled are judged, cases already confirmed are stored, and delivery is tried for up to
 `drain_timeout_s` (what is left stays in the outbox for the next start).
@@ -21,7 +23,7 @@ import numpy.typing as npt
 
 from streetwatch.contract import ModelRef
 from streetwatch.edge.camera_rules import CameraRules
-from streetwatch.edge.config import CameraConfig, EdgeConfig, is_file_source
+from streetwatch.edge.config import CameraConfig, EdgeConfig, ModelConfig, is_file_source
 from streetwatch.edge.events import Observation
 from streetwatch.edge.evidence import PRIVACY_FILTERS, EvidenceBuilder
 from streetwatch.edge.health import HealthMonitor
@@ -36,9 +38,8 @@ from streetwatch.inference.detector import Detector
 log = logging.getLogger(__name__)
 
 
-def open_detector(config: EdgeConfig) -> Detector:
-    """The one detector all cameras share; thresholds for classes the model lacks are ignored."""
-    model = config.model
+def open_detector(model: ModelConfig) -> Detector:
+    """A detector for these settings; thresholds for classes the model lacks are ignored."""
     probe = Detector(model.path, conf=model.conf, iou=model.iou, threads=model.threads, sha256=model.sha256)
     class_conf = {name: value for name, value in model.class_conf.items() if name in probe.names}
     if class_conf == {}:
@@ -48,9 +49,20 @@ def open_detector(config: EdgeConfig) -> Detector:
     )
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """One detector session and the evidence builder that names it in every case it files."""
+
+    key: str  # the model settings as JSON: cameras with equal settings share the session
+    settings: ModelConfig
+    detector: Detector
+    evidence: EvidenceBuilder
+
+
 @dataclass
 class CameraRuntime:
     config: CameraConfig
+    model: LoadedModel
     rules: CameraRules
     health: HealthMonitor
     worker: CameraWorker
@@ -72,9 +84,8 @@ class AgentStats:
 
 class EdgeAgent:
     def __init__(self, config: EdgeConfig, detector: Detector | None = None) -> None:
+        """`detector`, if given, is used as the box's model (tests and benchmarks share one session)."""
         self.config = config
-        self.detector = detector or open_detector(config)
-        names = self.detector.names
         storage = config.storage
         self.outbox = Outbox(
             storage.root,
@@ -83,15 +94,8 @@ class EdgeAgent:
             when_full=storage.when_full,
         )
         self.metrics = EdgeMetrics(lambda: float(self.outbox.depth()))
-        info = self.detector.info
-        self.evidence = EvidenceBuilder(
-            device_id=config.device.id,
-            model=ModelRef(name=info.name[:100], version=str(info.version)[:50], sha256=info.sha256),
-            names=names,
-            tz=ZoneInfo(config.calendar.timezone),
-            jpeg_quality=storage.jpeg_quality,
-            privacy=PRIVACY_FILTERS[storage.privacy_filter](),
-        )
+        self.models: dict[str, LoadedModel] = {}
+        self.box_model = self._load_model(config.model, detector)
         self.sender = Sender(
             self.outbox,
             base_url=config.device.case_service_url,
@@ -112,7 +116,9 @@ class EdgeAgent:
                 self._deliver,
                 on_reconnect=lambda cid: self.metrics.reconnects.labels(cid).inc(),
             )
-            self.cameras[camera.id] = CameraRuntime(camera, CameraRules(camera, config, names), health, worker)
+            model = self._load_model(config.model_for(camera))
+            rules = CameraRules(camera, config, model.detector.names)
+            self.cameras[camera.id] = CameraRuntime(camera, model, rules, health, worker)
         self.stats = AgentStats()
         self.stop_event = threading.Event()
         self._cond = threading.Condition()
@@ -120,6 +126,30 @@ class EdgeAgent:
         self._pipeline_done = threading.Event()
         self.started_at = time.monotonic()
         self.api_port: int | None = None
+
+    def _load_model(self, settings: ModelConfig, detector: Detector | None = None) -> LoadedModel:
+        key = settings.model_dump_json()
+        if key not in self.models:
+            detector = detector or open_detector(settings)
+            info = detector.info
+            evidence = EvidenceBuilder(
+                device_id=self.config.device.id,
+                model=ModelRef(name=info.name[:100], version=str(info.version)[:50], sha256=info.sha256),
+                names=detector.names,
+                tz=ZoneInfo(self.config.calendar.timezone),
+                jpeg_quality=self.config.storage.jpeg_quality,
+                privacy=PRIVACY_FILTERS[self.config.storage.privacy_filter](),
+            )
+            self.models[key] = LoadedModel(key, settings, detector, evidence)
+        return self.models[key]
+
+    @property
+    def detector(self) -> Detector:
+        """The box's detector (cameras without a model of their own run it)."""
+        return self.box_model.detector
+
+    def names_for(self, camera_id: str) -> tuple[str, ...]:
+        return self.cameras[camera_id].model.detector.names
 
     # -- camera side -------------------------------------------------------------------------------
     def _deliver(self, camera_id: str, frame: SampledFrame, started: list[str], ended: list[str]) -> None:
@@ -150,8 +180,12 @@ class EdgeAgent:
         with self._cond:
             if not self._pending:
                 self._cond.wait(timeout)
-            # Oldest frames first, so no camera starves when the detector is the bottleneck.
-            ready = sorted(self._pending.items(), key=lambda kv: kv[1].frame.captured)[: self.config.model.max_batch]
+            # Oldest frames first, so no camera starves when the detector is the bottleneck; a batch
+            # runs one model, the one the oldest frame needs.
+            ready = sorted(self._pending.items(), key=lambda kv: kv[1].frame.captured)
+            if ready:
+                model = self.cameras[ready[0][0]].model
+                ready = [kv for kv in ready if self.cameras[kv[0]].model is model][: model.settings.max_batch]
             for camera_id, _ in ready:
                 del self._pending[camera_id]
             if ready:
@@ -163,7 +197,8 @@ class EdgeAgent:
         if not batch:
             return 0
         started = time.perf_counter()
-        results = self.detector.detect_batch([p.frame.image for _, p in batch])
+        detector = self.cameras[batch[0][0]].model.detector
+        results = detector.detect_batch([p.frame.image for _, p in batch])
         self.metrics.inference.observe(time.perf_counter() - started)
         self.stats.batches += 1
         for (camera_id, pending), detections in zip(batch, results, strict=True):
@@ -176,7 +211,7 @@ class EdgeAgent:
         obs = Observation(camera_id, frame.t, frame.wall, frame.image, detections)
         events = runtime.rules.step(obs, healthy=pending.healthy)
         for event in events:
-            bundle = self.evidence.build(event, runtime.config)
+            bundle = runtime.model.evidence.build(event, runtime.config)
             stored = self.outbox.enqueue(bundle)
             outcome = "filed" if stored else "dropped_disk_full"
             self.metrics.cases.labels(event.violation.value, outcome).inc()
@@ -232,7 +267,8 @@ class EdgeAgent:
         for runtime in self.cameras.values():
             runtime.worker.start()
         last_prune = time.monotonic()
-        log.info("edge agent running: %d camera(s), model %s", len(self.cameras), self.detector.info.path.name)
+        models = ", ".join(m.detector.info.path.name for m in self.models.values())
+        log.info("edge agent running: %d camera(s), model(s) %s", len(self.cameras), models)
         while not self.stop_event.wait(0.2):
             if self.config.stop_when_sources_end and self.files_done():
                 time.sleep(0.3)  # the last frame may be in the detector right now

@@ -40,6 +40,7 @@ class CameraPublic(BaseModel):
     seconds_since_frame: float | None
     cases: int
     zones: list[str]
+    model: str  # the model file this camera runs (its own, or the box's)
     rules_that_cannot_fire: list[str]
 
 
@@ -96,6 +97,7 @@ def create_app(agent: EdgeAgent) -> FastAPI:
                     seconds_since_frame=None if s.last_frame_at is None else round(now - s.last_frame_at, 2),
                     cases=r.cases,
                     zones=[z.id for z in r.config.zones],
+                    model=r.model.detector.info.path.name,
                     rules_that_cannot_fire=[zr.zone_config.id for zr in r.rules.zone_rules if not zr.can_fire],
                 )
             )
@@ -111,7 +113,7 @@ def create_app(agent: EdgeAgent) -> FastAPI:
         frame, detections = runtime.latest
         for zone in runtime.config.zones:
             frame = draw_zone(frame, zone)
-        frame = draw_detections(frame, detections, agent.detector.names)
+        frame = draw_detections(frame, detections, runtime.model.detector.names)
         height, width = frame.shape[:2]
         frame = stamp(frame, f"{camera_id}  {width}x{height}  zones: {len(runtime.config.zones)}")
         return Response(encode_jpeg(frame, 85), media_type="image/jpeg")

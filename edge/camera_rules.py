@@ -34,7 +34,7 @@ class CameraRules:
         # A lost track lives as long as the parking rules tolerate a gap, and never less than 3 samples.
         gaps = [zr.rule.max_gap_s for zr in self.zone_rules if isinstance(zr.rule, ParkingRule)]
         max_age = max([3.0 / camera.sample_fps, *gaps])
-        self.tracker = ByteTracker(high_conf=max(0.5, config.model.conf), max_age_s=max_age)
+        self.tracker = ByteTracker(high_conf=max(0.5, config.model_for(camera).conf), max_age_s=max_age)
 
     def track(self, detections: Detections, now: float) -> Detections:
         """All detections, with tracker ids on the vehicle classes (-1 elsewhere)."""

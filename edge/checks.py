@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from streetwatch.edge.config import EdgeConfig
 
 
-def warnings_for(config: EdgeConfig, model_names: tuple[str, ...] | None) -> list[str]:
+def warnings_for(
+    config: EdgeConfig,
+    model_names: tuple[str, ...] | None,
+    camera_model_names: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[str]:
+    """`model_names`: the box model's classes (None: not checked); `camera_model_names`: the classes of
+    cameras that run their own model, by camera id."""
+    camera_model_names = camera_model_names or {}
     out: list[str] = []
     if config.device.token is not None:
         out.append("device.token is written in the file; prefer device.token_env so the secret stays out of it")
@@ -14,25 +23,33 @@ def warnings_for(config: EdgeConfig, model_names: tuple[str, ...] | None) -> lis
     if config.rules.time_scale != 1.0:
         out.append(f"rules.time_scale is {config.rules.time_scale}: rule times are not real seconds (demo/test only)")
     for camera in config.cameras:
+        names = camera_model_names.get(camera.id) if camera.model is not None else model_names
         if not camera.zones:
             out.append(f"camera {camera.id}: no zones, so no rule will ever fire on it")
         for zone in camera.zones:
             rule = config.zone_rule(zone)
-            if model_names is not None:
-                have = [c for c in rule.classes if c in model_names]
+            if names is not None:
+                have = [c for c in rule.classes if c in names]
                 if not have:
                     out.append(
                         f"camera {camera.id} zone {zone.id} ({zone.type}): the model has none of "
                         f"{', '.join(rule.classes)}, so {zone.violation} will never be filed"
                     )
                 elif len(have) < len(rule.classes):
-                    missing = [c for c in rule.classes if c not in model_names]
+                    missing = [c for c in rule.classes if c not in names]
                     out.append(
                         f"camera {camera.id} zone {zone.id} ({zone.type}): the model lacks {', '.join(missing)}; "
                         f"only {', '.join(have)} count"
                     )
         if not camera.location.address and not camera.location.grid_code:
             out.append(f"camera {camera.id}: location has neither address nor grid_code; inspectors need one")
+        if camera.model is not None and names is not None:
+            unknown = [n for n in camera.model.class_conf if n not in names]
+            if unknown:
+                out.append(
+                    f"camera {camera.id}: model.class_conf names classes its model does not have: "
+                    f"{', '.join(unknown)} (ignored)"
+                )
     if model_names is not None:
         unknown = [n for n in config.model.class_conf if n not in model_names]
         if unknown:

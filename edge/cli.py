@@ -37,18 +37,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from streetwatch.edge.checks import warnings_for
-    from streetwatch.edge.config import load_config
+    from streetwatch.edge.config import ModelConfig, load_config
 
     config = load_config(args.config)
     names = None
+    camera_names: dict[str, tuple[str, ...]] = {}
     if not args.no_model:
         from streetwatch.inference.model_file import open_model
 
-        _, info = open_model(config.model.path, expected_sha256=config.model.sha256, threads=1)
-        names = info.names
-        print(f"model: {info.path.name} ({info.name} {info.version}), {len(names)} classes, sha256 {info.sha256[:12]}…")
+        def classes_of(model: ModelConfig, who: str) -> tuple[str, ...]:
+            _, info = open_model(model.path, expected_sha256=model.sha256, threads=1)
+            print(
+                f"{who}: {info.path.name} ({info.name} {info.version}), {len(info.names)} classes, "
+                f"sha256 {info.sha256[:12]}…"
+            )
+            return info.names
+
+        names = classes_of(config.model, "model")
+        for camera in config.cameras:
+            if camera.model is not None:
+                camera_names[camera.id] = classes_of(camera.model, f"camera {camera.id} model")
     zones = sum(len(c.zones) for c in config.cameras)
-    for warning in warnings_for(config, names):
+    for warning in warnings_for(config, names, camera_names):
         print(f"warning: {warning}")
     print(f"{args.config}: OK: {len(config.cameras)} camera(s), {zones} zone(s)")
     return 0
@@ -66,7 +76,8 @@ def _run(args: argparse.Namespace) -> int:
     import logging
 
     log = logging.getLogger("streetwatch.edge")
-    for warning in warnings_for(config, agent.detector.names):
+    camera_names = {camera_id: agent.names_for(camera_id) for camera_id in agent.cameras}
+    for warning in warnings_for(config, agent.detector.names, camera_names):
         log.warning(warning)
     agent.run(install_signals=True)  # cases not yet delivered stay in the outbox for the next start
     return 0

@@ -336,6 +336,11 @@ class CameraConfig(_Model):
     location: Location = Field(description="where the camera looks: lat, lon, address, grid_code")
     zones: list[ZoneConfig] = Field(default_factory=list, description="polygons in this camera's image")
     health: HealthConfig = Field(default_factory=HealthConfig)
+    model: ModelConfig | None = Field(
+        default=None,
+        description="this camera's own detector, e.g. the COCO release on vending cameras while the street model "
+        "cannot see stall proxies; default: the box's model",
+    )
     enabled: bool = Field(default=True, description="false keeps the camera in the file but does not open it")
 
     @model_validator(mode="after")
@@ -414,6 +419,10 @@ class EdgeConfig(_Model):
             raise ValueError("stop_when_sources_end: needs at least one non-looping file source")
         return self
 
+    def model_for(self, camera: CameraConfig) -> ModelConfig:
+        """The detector settings a camera runs: its own `model`, else the box's."""
+        return camera.model or self.model
+
     def zone_rule(self, zone: ZoneConfig) -> ParkingRule | PresenceRule:
         """The global rule for the zone's violation with the zone's overrides applied."""
         base = self.rules.for_violation(zone.violation)
@@ -485,10 +494,15 @@ def _resolve_paths(config: EdgeConfig, base_dir: Path | None) -> EdgeConfig:
     def resolve(p: Path) -> Path:
         return p if p.is_absolute() else (base_dir / p)
 
-    cameras = [
-        c.model_copy(update={"source": str(resolve(Path(c.source)))}) if is_file_source(c) else c
-        for c in config.cameras
-    ]
+    def resolve_camera(camera: CameraConfig) -> CameraConfig:
+        update: dict[str, object] = {}
+        if is_file_source(camera):
+            update["source"] = str(resolve(Path(camera.source)))
+        if camera.model is not None:
+            update["model"] = camera.model.model_copy(update={"path": resolve(camera.model.path)})
+        return camera.model_copy(update=update) if update else camera
+
+    cameras = [resolve_camera(c) for c in config.cameras]
     return config.model_copy(
         update={
             "model": config.model.model_copy(update={"path": resolve(config.model.path)}),

@@ -1,13 +1,14 @@
 """What the demo must file, derived from the edge config it runs and the model it uses.
 
 Each zone of the demo's edge config watches for one violation, with the evidence classes its rule
-names (the agent's own rule configuration, not a copy). A zone whose classes the model does not
-have cannot file (the COCO teacher sees no garbage or fire): it is expected to file nothing, and the
-summary says why. Every other zone must file exactly one case: one ongoing violation, one case.
+names (the agent's own rule configuration, not a copy). A zone whose classes its camera's model
+does not have cannot file (the COCO teacher sees no garbage or fire): it is expected to file nothing,
+and the summary says why. Every other zone must file exactly one case: one ongoing violation, one case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streetwatch.edge.config import EdgeConfig
@@ -29,10 +30,14 @@ class Expectation:
     reason: str
 
 
-def expectations_for(config: EdgeConfig, model_classes: tuple[str, ...]) -> list[Expectation]:
-    have = set(model_classes)
+def expectations_for(
+    config: EdgeConfig, model_classes: tuple[str, ...], camera_classes: Mapping[str, tuple[str, ...]] | None = None
+) -> list[Expectation]:
+    """`model_classes`: the box model's; `camera_classes`: those of cameras that run their own model."""
+    camera_classes = camera_classes or {}
     out = []
     for camera in config.cameras:
+        have = set(camera_classes.get(camera.id, model_classes))
         for zone in camera.zones:
             wanted = set(config.zone_rule(zone).classes)
             usable = wanted & have

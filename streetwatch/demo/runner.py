@@ -33,6 +33,7 @@ DEMO_DIR = REPO_ROOT / "examples" / "demo"
 class DemoSettings:
     out: Path
     model: Path
+    vending_model: Path  # stall proxies (umbrella, dining_table) come from the COCO release
     seconds: float  # length of every sample clip
     timeout_s: float  # the agent must have finished by then
 
@@ -49,6 +50,7 @@ class FiledCase:
 def run_demo(settings: DemoSettings) -> int:
     out = settings.out
     _, info = open_model(settings.model)  # fail early, clearly, on a bad model
+    _, vending_info = open_model(settings.vending_model)
     clips = build_scene_videos(DEMO_DIR / "images", out / "clips" / f"{settings.seconds:g}s", settings.seconds)
     # A fresh database and agent state each run, so that the counts describe this run only.
     for stale in ("cases", "edge-state", "evidence"):
@@ -57,11 +59,13 @@ def run_demo(settings: DemoSettings) -> int:
     cases_dir = out / "cases"
     port = processes.free_port()
     base_url = f"http://127.0.0.1:{port}"
-    config_path = _write_edge_config(out, base_url, settings.model, clips["parking"].parent)
+    config_path = _write_edge_config(out, base_url, settings.model, clips["parking"].parent, settings.vending_model)
     edge_config = load_config(config_path)
-    expected = expectations_for(edge_config, info.names)
+    own_model = [camera.id for camera in edge_config.cameras if camera.model is not None]
+    expected = expectations_for(edge_config, info.names, {camera_id: vending_info.names for camera_id in own_model})
     cameras = ",".join(camera.id for camera in edge_config.cameras)
     print(f"demo: model {info.name} ({settings.model}), {len(info.names)} classes")
+    print(f"demo: {', '.join(own_model)} run(s) {vending_info.name} ({settings.vending_model}) for stall proxies")
     for e in expected:
         print(f"  {e.camera_id:<12} {e.violation.value:<22} expect {e.cases}: {e.reason}")
 
@@ -111,11 +115,12 @@ def run_demo(settings: DemoSettings) -> int:
     return _summarise(filed, expected, cases_dir)
 
 
-def _write_edge_config(out: Path, base_url: str, model: Path, clips: Path) -> Path:
+def _write_edge_config(out: Path, base_url: str, model: Path, clips: Path, vending_model: Path) -> Path:
     template = string.Template((DEMO_DIR / "edge.yaml").read_text(encoding="utf-8"))
     text = template.substitute(
         case_service_url=base_url,
         model=str(model.resolve()),
+        vending_model=str(vending_model.resolve()),
         clips=str(clips.resolve()),
         state=str((out / "edge-state").resolve()),
     )

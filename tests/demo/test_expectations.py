@@ -13,17 +13,35 @@ COCO_LIKE = ("person", "car", "bus", "truck", "umbrella", "dining_table")
 @pytest.fixture()
 def demo_config(tmp_path: Path) -> EdgeConfig:
     """The demo's own edge config (examples/demo/edge.yaml), rendered as the demo renders it."""
-    path = _write_edge_config(tmp_path, "http://127.0.0.1:9", tmp_path / "model.onnx", tmp_path / "clips")
+    path = _write_edge_config(
+        tmp_path, "http://127.0.0.1:9", tmp_path / "model.onnx", tmp_path / "clips", tmp_path / "coco.onnx"
+    )
     return load_config(path)
 
 
+def test_demo_vending_camera_runs_its_own_model(demo_config: EdgeConfig, tmp_path: Path) -> None:
+    own = {c.id: c.model for c in demo_config.cameras if c.model is not None}
+    assert list(own) == ["cam-vending"]
+    assert own["cam-vending"].path == tmp_path / "coco.onnx"
+    assert demo_config.model_for(demo_config.cameras[0]).path == tmp_path / "model.onnx"
+
+
 def test_coco_model_expects_parking_and_vending_only(demo_config: EdgeConfig) -> None:
-    expected = {e.camera_id: e.cases for e in expectations_for(demo_config, COCO_LIKE)}
+    expected = {e.camera_id: e.cases for e in expectations_for(demo_config, COCO_LIKE, {"cam-vending": COCO_LIKE})}
     assert expected == {"cam-parking": 1, "cam-garbage": 0, "cam-vending": 1, "cam-fire": 0}
 
 
-def test_taxonomy_model_expects_every_camera(demo_config: EdgeConfig) -> None:
-    assert all(e.cases == 1 for e in expectations_for(demo_config, CLASS_NAMES))
+def test_street_model_with_coco_vending_expects_every_camera(demo_config: EdgeConfig) -> None:
+    street = tuple(c for c in CLASS_NAMES if c not in ("umbrella", "dining_table"))
+    assert all(e.cases == 1 for e in expectations_for(demo_config, street, {"cam-vending": COCO_LIKE}))
+
+
+def test_vending_expectation_follows_the_vending_camera_model(demo_config: EdgeConfig) -> None:
+    """The box model has every class, but the vending camera runs a model without stall proxies."""
+    expected = expectations_for(demo_config, CLASS_NAMES, {"cam-vending": ("person", "car")})
+    vending = next(e for e in expected if e.camera_id == "cam-vending")
+    assert vending.cases == 0 and vending.reason == "model has none of dining_table, umbrella"
+    assert all(e.cases == 1 for e in expected if e.camera_id != "cam-vending")
 
 
 def test_expected_classes_follow_the_agent_rule_config(demo_config: EdgeConfig) -> None:
@@ -54,7 +72,7 @@ def test_expected_classes_follow_the_agent_rule_config(demo_config: EdgeConfig) 
 def test_check_reports_missing_doubled_and_unexpected_cases(
     demo_config: EdgeConfig, filed: dict, problem: str | None
 ) -> None:
-    problems = check(expectations_for(demo_config, COCO_LIKE), filed)
+    problems = check(expectations_for(demo_config, COCO_LIKE, {"cam-vending": COCO_LIKE}), filed)
     if problem is None:
         assert problems == []
     else:

@@ -91,6 +91,31 @@ def test_a_bus_that_parks_is_filed_once_with_evidence(
     assert agent.cameras["cam-1"].worker.state.frames >= 12
 
 
+def test_a_camera_with_its_own_model_runs_and_files_with_it(
+    tmp_path: Path, case_service: CaseService, coco_model: Path, tiny_onnx: Path, bus_video: Path
+) -> None:
+    """The box runs the tiny 3-class model; cam-3 names the COCO release as its own. Batches never mix
+    models: cam-3's bus is seen (only COCO knows buses) and filed under the COCO model's name, and
+    whatever cam-2 files names the tiny model."""
+    config = agent_config(tmp_path, tiny_onnx, bus_video, case_service.url, case_service.device, realtime=False)
+    box_camera = config.cameras[0].model_copy(update={"id": "cam-2"})
+    own = config.model.model_copy(update={"path": coco_model})
+    coco_camera = config.cameras[0].model_copy(update={"id": "cam-3", "model": own})
+    config = config.model_copy(update={"cameras": [box_camera, coco_camera], "stop_when_sources_end": True})
+    agent = EdgeAgent(config)
+    assert len(agent.models) == 2
+    assert "bus" in agent.names_for("cam-3") and "bus" not in agent.names_for("cam-2")
+    assert agent.run() == 0
+    [case] = case_service.cases("cam-3")
+    assert case["model"]["name"] == "coco-teacher"
+    assert case["model"]["sha256"] == hashlib.sha256(coco_model.read_bytes()).hexdigest()
+    assert {d["class"] for d in case["detections"]} == {"bus"}
+    for other in case_service.cases("cam-2"):
+        assert other["model"]["sha256"] == hashlib.sha256(tiny_onnx.read_bytes()).hexdigest()
+        assert "bus" not in {d["class"] for d in other["detections"]}
+    assert agent.cameras["cam-2"].worker.state.frames >= 12 and agent.cameras["cam-3"].worker.state.frames >= 12
+
+
 def test_local_api_and_clean_stop(tmp_path: Path, coco_model: Path, bus_video: Path) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"  # no case service listens there: cases stay in the outbox
     config = agent_config(tmp_path, coco_model, bus_video, nobody, realtime=True, loop=True, sample_fps=2)
@@ -107,7 +132,7 @@ def test_local_api_and_clean_stop(tmp_path: Path, coco_model: Path, bus_video: P
         assert health["cameras"] == 1
         cameras = httpx.get(f"{base}/cameras").json()
         assert cameras[0]["id"] == "cam-1" and cameras[0]["connected"] is True
-        assert cameras[0]["source_kind"] == "file"
+        assert cameras[0]["source_kind"] == "file" and cameras[0]["model"] == coco_model.name
         snap = httpx.get(f"{base}/cameras/cam-1/snapshot.jpg")
         assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
         assert httpx.get(f"{base}/cameras/nope/snapshot.jpg").status_code == 404

@@ -88,6 +88,28 @@ def test_good_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None
     assert config.rules.illegal_parking.dwell_s == 300
 
 
+def test_a_camera_model_is_resolved_and_checked_against_its_own_classes(tmp_path: Path) -> None:
+    data = yaml.safe_load(GOOD)
+    data["cameras"][0]["model"] = {"path": "coco.onnx", "conf": 0.4, "class_conf": {"dining_table": 0.6}}
+    data["cameras"][0]["zones"].append({"id": "stall", "type": "no_vending", "polygon": [[0, 0], [10, 0], [10, 10]]})
+    path = tmp_path / "edge.yaml"
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(path)
+    camera = config.cameras[0]
+    assert config.model_for(camera).path == tmp_path / "coco.onnx" and config.model_for(camera).conf == 0.4
+    street = tuple(c for c in CLASS_NAMES if c not in ("umbrella", "dining_table"))
+    coco = (*CLASS_NAMES[:8], "traffic light")
+    # Judged by the box model, the vending zone could never fire; by the camera's own model it can.
+    assert "zone stall (no_vending): the model has none of umbrella, dining_table" in "\n".join(
+        warnings_for(config.model_copy(update={"cameras": [camera.model_copy(update={"model": None})]}), street)
+    )
+    warnings = "\n".join(warnings_for(config, street, {camera.id: coco}))
+    assert "zone stall" not in warnings and "class_conf" not in warnings
+    only_umbrella = tuple(c for c in coco if c != "dining_table")
+    warnings = "\n".join(warnings_for(config, street, {camera.id: only_umbrella}))
+    assert "its model does not have: dining_table" in warnings
+
+
 def test_zone_overrides_apply_over_the_global_rule() -> None:
     data = config_dict()
     data["cameras"][0]["zones"][0]["rule"] = {"dwell_s": 600}  # type: ignore[index]
