@@ -156,11 +156,6 @@ class PyAvSource(FrameSource):
                     last_key = media_t
                 if keyframes_only and not packet.is_keyframe:
                     continue
-                if realtime:  # play the file at its own frame rate
-                    delay = start_mono + media_t - time.monotonic()
-                    if delay > 0 and self.stop.wait(delay):
-                        return
-                    arrived = time.monotonic()
                 try:
                     decoded = packet.decode()
                 except av.FFmpegError as exc:
@@ -169,8 +164,17 @@ class PyAvSource(FrameSource):
                     continue  # a damaged packet on a live stream: the next keyframe repairs it
                 for frame in decoded:
                     self.decoded += 1
+                    # Packets come in decode order: with B-frames a packet's decoder returns an earlier
+                    # frame, several at once. Time each frame by its own presentation time, or a burst
+                    # of frames shares one clock reading and the sampler keeps only one of them.
+                    frame_t = frame.pts * time_base - first_pts if frame.pts is not None else media_t
+                    if realtime:  # play the file at its own frame rate
+                        delay = start_mono + frame_t - time.monotonic()
+                        if delay > 0 and self.stop.wait(delay):
+                            return
+                        arrived = time.monotonic()
                     if self.is_file and not realtime:
-                        t, wall = start_mono + media_t, start_wall + timedelta(seconds=media_t)
+                        t, wall = start_mono + frame_t, start_wall + timedelta(seconds=frame_t)
                     else:
                         t, wall = arrived, datetime.now(UTC)
                     if sampler.due(t):

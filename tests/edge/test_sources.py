@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,18 @@ def test_realtime_files_play_at_their_frame_rate(tmp_path: Path) -> None:
     started = time.monotonic()
     assert len(list(source.frames())) >= 7
     assert time.monotonic() - started >= 1.2  # 1.5 s of video takes about 1.5 s
+
+
+@pytest.mark.parametrize("realtime", [True, False])
+def test_b_frames_are_sampled_at_the_asked_rate(tmp_path: Path, realtime: bool) -> None:
+    """With B-frames, packets come in decode order and one packet can release several frames: each
+    frame must be timed by its presentation time, or the bursts collapse to one sample."""
+    video = write_video(tmp_path / "bframes.mp4", lambda i: street_scene(), 30, fps=10, bframes=3)
+    source = PyAvSource(camera(str(video), realtime=realtime, sample_fps=5), 5, threading.Event(), "file")
+    frames = list(source.frames())
+    assert 14 <= len(frames) <= 16  # 3 s at 5 frames/s
+    gaps = [b.t - a.t for a, b in pairwise(frames)]
+    assert max(gaps) < 0.35 and min(gaps) > 0.05, gaps
 
 
 @pytest.mark.parametrize(

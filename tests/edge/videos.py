@@ -31,9 +31,15 @@ def with_bus(scene: np.ndarray) -> np.ndarray:
 
 
 def write_video(
-    path: Path, frame_at: Callable[[int], np.ndarray], n_frames: int, fps: int = 5, gop: int | None = None
+    path: Path,
+    frame_at: Callable[[int], np.ndarray],
+    n_frames: int,
+    fps: int = 5,
+    gop: int | None = None,
+    bframes: int = 0,
 ) -> Path:
-    """H.264 in the container the suffix names (.mp4, .ts); light sensor-like noise so frames differ."""
+    """H.264 in the container the suffix names (.mp4, .ts); light sensor-like noise so frames differ.
+    `bframes` > 0 stores frames out of presentation order, as most cameras and encoders do."""
     rng = np.random.default_rng(0)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps, 1))
@@ -41,7 +47,7 @@ def write_video(
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = gop or fps
-        stream.options = {"preset": "ultrafast", "bf": "0", "sc_threshold": "0"}
+        stream.options = {"preset": "veryfast" if bframes else "ultrafast", "bf": str(bframes), "sc_threshold": "0"}
         for i in range(n_frames):
             image = frame_at(i).astype(np.int16) + rng.integers(-3, 4, size=first.shape, dtype=np.int16)
             frame = av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="bgr24")
