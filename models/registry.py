@@ -1,7 +1,7 @@
 """Model releases in `models/releases/<name>/`: an ONNX file, a model card and `manifest.json`.
 
-The default model is the newest release named in `models/releases/DEFAULT` (one line, the
-release folder name); it falls back to the COCO teacher until a trained v1 model is shipped.
+The default model is the release named in `models/releases/DEFAULT` (one line, the release
+folder name): what `detect`, the edge agent's examples and the demo run unless told otherwise.
 """
 
 from __future__ import annotations

@@ -78,3 +78,15 @@ def test_registry_files_and_errors(releases: Path) -> None:
     with pytest.raises(ModelError, match=r"no release named 'v9'.*releases: coco-teacher, street-v1"):
         find_release("v9", releases)
     assert len(list_releases(releases)) == 2
+
+
+def test_the_shipped_default_is_a_taxonomy_release_whose_file_matches_its_manifest() -> None:
+    """`detect`, the edge examples and the demo run the default release: it must be a street model with
+    every taxonomy class, and its ONNX file must be the one the manifest's sha256 names."""
+    from streetwatch.inference.model_file import sha256_file
+    from streetwatch.models.taxonomy import CLASS_NAMES
+
+    release = default_release()
+    assert release.classes == tuple(CLASS_NAMES)
+    assert sha256_file(release.onnx_path) == release.sha256
+    assert release.class_map50()["garbage"] >= 0.75
