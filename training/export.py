@@ -78,6 +78,8 @@ def export_onnx(checkpoint: Path, workdir: Path, name: str, version: str, imgsz:
         {
             "model_name": name,
             "model_version": version,
+            # ultralytics' own description names the data.yaml path of the training machine
+            "description": f"streetwatch {name} {version}: street-violation detector (YOLO, ultralytics)",
             "taxonomy_version": TAXONOMY_VERSION if set(names) <= set(CLASS_NAMES) else "custom",
         },
     )
