@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streetwatch.edge.config import EdgeConfig
+from streetwatch.edge.config import EdgeConfig, ModelConfig
 
 
 def warnings_for(
@@ -44,14 +44,14 @@ def warnings_for(
         if not camera.location.address and not camera.location.grid_code:
             out.append(f"camera {camera.id}: location has neither address nor grid_code; inspectors need one")
         if camera.model is not None and names is not None:
-            unknown = [n for n in camera.model.class_conf if n not in names]
-            if unknown:
-                out.append(
-                    f"camera {camera.id}: model.class_conf names classes its model does not have: "
-                    f"{', '.join(unknown)} (ignored)"
-                )
+            out.extend(_unknown_class_conf(camera.model, names, f"camera {camera.id}: model.class_conf"))
     if model_names is not None:
-        unknown = [n for n in config.model.class_conf if n not in model_names]
-        if unknown:
-            out.append(f"model.class_conf names classes the model does not have: {', '.join(unknown)} (ignored)")
+        out.extend(_unknown_class_conf(config.model, model_names, "model.class_conf"))
     return out
+
+
+def _unknown_class_conf(model: ModelConfig, names: tuple[str, ...], where: str) -> list[str]:
+    unknown = [n for n in model.class_conf if n not in names]
+    if not unknown:
+        return []
+    return [f"{where} names classes the model does not have: {', '.join(unknown)} (ignored)"]

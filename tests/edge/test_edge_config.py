@@ -107,7 +107,7 @@ def test_a_camera_model_is_resolved_and_checked_against_its_own_classes(tmp_path
     assert "zone stall" not in warnings and "class_conf" not in warnings
     only_umbrella = tuple(c for c in coco if c != "dining_table")
     warnings = "\n".join(warnings_for(config, street, {camera.id: only_umbrella}))
-    assert "its model does not have: dining_table" in warnings
+    assert "camera cam-1: model.class_conf names classes the model does not have: dining_table" in warnings
 
 
 def test_zone_overrides_apply_over_the_global_rule() -> None:
