@@ -8,6 +8,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from streetwatch.redact import SecretMaskingFilter
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # Attributes every LogRecord has; anything else passed as `extra=` is emitted as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -35,6 +37,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(fmt: str, level: str) -> None:
     """Install one handler on the service's loggers (idempotent: several apps in one process share it)."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(SecretMaskingFilter())  # a URL with a password never reaches a log line
     handler.setFormatter(
         JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.edge.config import CameraConfig
+from streetwatch.redact import mask_secrets, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ def source_kind(camera: CameraConfig) -> str:
 class FrameSource(ABC):
     def __init__(self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event) -> None:
         self.camera = camera
+        # The source as every message shows it: a camera URL's password never appears in an error.
+        self.name = mask_url(camera.source)
         self.stall_timeout_s = stall_timeout_s
         self.stop = stop
         self.decoded = 0  # frames decoded (cost), versus frames yielded (sampled)
@@ -113,11 +116,11 @@ class PyAvSource(FrameSource):
 
         options = {"rtsp_transport": "tcp"} if self.kind == "rtsp" else {}
         if self.is_file and not Path(self.camera.source).is_file():
-            raise SourceError(f"video file not found: {self.camera.source}")
+            raise SourceError(f"video file not found: {self.name}")
         try:
             return av.open(self.camera.source, options=options, timeout=(self.stall_timeout_s, self.stall_timeout_s))
         except (av.FFmpegError, OSError) as exc:
-            raise SourceError(f"cannot open {self.camera.source}: {exc}") from None
+            raise SourceError(f"cannot open {self.name}: {mask_secrets(str(exc))}") from None
 
     def frames(self) -> Iterator[SampledFrame]:
         import av
@@ -125,7 +128,7 @@ class PyAvSource(FrameSource):
         container = self._open()
         try:
             if not container.streams.video:
-                raise SourceError(f"{self.camera.source}: no video stream")
+                raise SourceError(f"{self.name}: no video stream")
             stream = container.streams.video[0]
             stream.codec_context.thread_count = 1  # many cameras share few cores: one thread each
             time_base = float(stream.time_base or 0) or 1 / 90000
@@ -160,7 +163,7 @@ class PyAvSource(FrameSource):
                     decoded = packet.decode()
                 except av.FFmpegError as exc:
                     if self.is_file:
-                        raise SourceError(f"{self.camera.source}: corrupt video data ({exc})") from None
+                        raise SourceError(f"{self.name}: corrupt video data ({mask_secrets(str(exc))})") from None
                     continue  # a damaged packet on a live stream: the next keyframe repairs it
                 for frame in decoded:
                     self.decoded += 1
@@ -180,11 +183,11 @@ class PyAvSource(FrameSource):
                     if sampler.due(t):
                         yield SampledFrame(frame.to_ndarray(format="bgr24"), t, wall, arrived)
         except av.FFmpegError as exc:
-            raise SourceError(f"{self.camera.source}: stream error ({exc})") from None
+            raise SourceError(f"{self.name}: stream error ({mask_secrets(str(exc))})") from None
         finally:
             container.close()
         if not self.is_file:
-            raise SourceError(f"{self.camera.source}: stream ended")
+            raise SourceError(f"{self.name}: stream ended")
 
 
 class SnapshotSource(FrameSource):
@@ -201,10 +204,10 @@ class SnapshotSource(FrameSource):
                     response = client.get(self.camera.source)
                     response.raise_for_status()
                 except httpx.HTTPError as exc:
-                    raise SourceError(f"{self.camera.source}: {exc}") from None
+                    raise SourceError(f"{self.name}: {mask_secrets(str(exc))}") from None
                 image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
                 if image is None:
-                    raise SourceError(f"{self.camera.source}: response is not an image")
+                    raise SourceError(f"{self.name}: response is not an image")
                 self.decoded += 1
                 yield SampledFrame(image, started, datetime.now(UTC), started)
                 self.stop.wait(max(0.0, interval - (time.monotonic() - started)))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from streetwatch.edge.config import CameraConfig, ReconnectConfig
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.sources import SampledFrame, SourceError, open_source
+from streetwatch.redact import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,11 @@ class CameraWorker:
                     log.info("camera %s: file ended", self.camera.id)
                     return
             except SourceError as exc:
-                self.state.last_error = str(exc)
+                self.state.last_error = mask_secrets(str(exc))
             except Exception as exc:  # a source bug must not end the camera for good
                 log.exception("camera %s: unexpected source error", self.camera.id)
-                self.state.last_error = f"{type(exc).__name__}: {exc}"
+                # Whatever raised may have put the camera URL in its message: never show its password.
+                self.state.last_error = mask_secrets(f"{type(exc).__name__}: {exc}")
             if self.stop.is_set():
                 break
             self.state.connected = False

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from streetwatch.errors import StreetwatchError
+from streetwatch.redact import install_log_masking, mask_secrets
 from streetwatch.version import __version__
 
 # Modules exposing `register(subparsers)`; order is the order of `--help`.
@@ -63,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Camera URLs carry passwords; no log line may show one, whoever logged it (FFmpeg included).
+    install_log_masking()
     # Client libraries log every request at INFO; that is noise on a terminal.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -73,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("streetwatch: interrupted", file=sys.stderr)
         return 130
     except _user_error_types() as exc:
-        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        lines = mask_secrets(str(exc)).strip().splitlines() or [type(exc).__name__]
         # Multi-line messages (a config listing several bad fields) are shown whole, indented.
         print(f"streetwatch {args.command}: error: " + "\n  ".join(lines), file=sys.stderr)
         return 2
