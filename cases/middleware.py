@@ -59,12 +59,38 @@ class BodyLimitMiddleware:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body is larger than the limit of {limit} bytes"}).encode()
+    await _json(send, 413, {"detail": f"request body is larger than the limit of {limit} bytes"})
+
+
+class NulQueryMiddleware:
+    """Refuse a query string with a NUL (`%00`) in it: no parameter needs one, and PostgreSQL fails
+    on any string that holds one. One check here covers every present and future query parameter."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"%00" in scope.get("query_string", b""):
+            description = "the query string contains a NUL character (%00); no parameter accepts one"
+            if scope["path"].startswith("/open311/"):
+                await _json(send, 400, [{"code": 400, "description": description}])
+            else:
+                await _json(send, 422, {"detail": description})
+            return
+        await self.app(scope, receive, send)
+
+
+async def _json(send: Send, status: int, payload: object, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streetwatch.cases.lifecycle import CaseStatus
-from streetwatch.contract import DetectionRecord, Location, ModelRef
+from streetwatch.contract import DetectionRecord, Location, ModelRef, Text
 from streetwatch.models.taxonomy import ViolationType
 
 
@@ -73,7 +73,7 @@ class CasePage(_Public):
 
 class TransitionRequest(_Public):
     to: CaseStatus
-    reason: str | None = Field(default=None, min_length=1, max_length=500)
+    reason: Text | None = Field(default=None, min_length=1, max_length=500)
     violation_type: ViolationType | None = Field(
         default=None, description="reclassify while accepting: what the reviewer saw instead"
     )

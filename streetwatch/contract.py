@@ -14,12 +14,21 @@ only pydantic: the case service knows nothing of models, the edge box nothing of
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    model_validator,
+)
 
 from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
 
@@ -28,6 +37,53 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+# Bounds on every number and date, so that no value a client sends can overflow a database column,
+# a datetime conversion or an image coordinate (the service answers 422, never 500).
+MAX_FRAME_SIDE = 100_000  # pixels; far beyond any camera, far below any integer column's limit
+MAX_TRACKER_ID = 2**63 - 1  # a signed 64-bit integer
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no case predates the product; rules out year-1 overflows
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# A case's times against the receiving server's clock (checked when a `now` is given in the
+# validation context): an edge box may hold cases offline for a long time, and its clock may
+# run somewhat ahead, but not by days.
+MAX_AGE = timedelta(days=400)
+MAX_AHEAD = timedelta(days=1)
+
+
+def no_nul(value: str) -> str:
+    """NUL is not text: PostgreSQL refuses it in any string, and no field needs it."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    return value
+
+
+def bounded_utc(value: datetime) -> datetime:
+    """An aware datetime that converts to UTC without overflow, between 2000 and 2200."""
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{value.isoformat()} is out of range when converted to UTC") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC); got {utc.isoformat()}")
+    return value
+
+
+def plausible(value: datetime, info: ValidationInfo) -> datetime:
+    """Within MAX_AGE before and MAX_AHEAD after the receiver's clock, when it says what time it is."""
+    now = (info.context or {}).get("now") if isinstance(info.context, dict) else None
+    if now is not None and not (now - MAX_AGE <= value <= now + MAX_AHEAD):
+        raise ValueError(
+            f"must be within {MAX_AGE.days} days before and {MAX_AHEAD.days} day after the server's clock "
+            f"({utc_iso(now)}); got {utc_iso(value)} (is the edge box's clock set?)"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(no_nul)]
+Timestamp = Annotated[AwareDatetime, AfterValidator(bounded_utc), AfterValidator(plausible)]
+FrameSide = Annotated[int, Field(ge=1, le=MAX_FRAME_SIDE)]
+Coordinate = Annotated[float, Field(ge=0, le=MAX_FRAME_SIDE)]
 
 
 class EvidenceRole(StrEnum):
@@ -40,23 +96,26 @@ class EvidenceRole(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and ±Infinity are refused everywhere: they pass every range check by comparing false.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Location(_Strict):
     lat: float = Field(ge=-90, le=90, description="WGS-84 latitude")
     lon: float = Field(ge=-180, le=180, description="WGS-84 longitude")
-    address: str | None = Field(default=None, max_length=300, description="street address as inspectors know it")
-    grid_code: str | None = Field(default=None, max_length=64, description="city-management grid cell (单元网格) code")
+    address: Text | None = Field(default=None, max_length=300, description="street address as inspectors know it")
+    grid_code: Text | None = Field(default=None, max_length=64, description="city-management grid cell (单元网格) code")
 
 
 class DetectionRecord(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
-    class_name: str = Field(alias="class", description="taxonomy class name")
+    class_name: str = Field(alias="class", max_length=64, description="taxonomy class name")
     confidence: float = Field(ge=0, le=1)
-    box: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 in source-frame pixels")
-    tracker_id: int | None = None
+    box: tuple[Coordinate, Coordinate, Coordinate, Coordinate] = Field(
+        description="x1, y1, x2, y2 in source-frame pixels, within frame_size when the case gives it"
+    )
+    tracker_id: int | None = Field(default=None, ge=0, le=MAX_TRACKER_ID)
 
     @model_validator(mode="after")
     def _check(self) -> DetectionRecord:
@@ -69,8 +128,8 @@ class DetectionRecord(_Strict):
 
 
 class ModelRef(_Strict):
-    name: str = Field(min_length=1, max_length=100)
-    version: str = Field(min_length=1, max_length=50)
+    name: Text = Field(min_length=1, max_length=100)
+    version: Text = Field(min_length=1, max_length=50)
     sha256: Sha256
 
 
@@ -78,7 +137,7 @@ class EvidenceRef(_Strict):
     role: EvidenceRole
     sha256: Sha256 = Field(description="sha256 of the JPEG part uploaded with the case")
     content_type: str = Field(default="image/jpeg", pattern=r"^image/jpeg$")
-    captured_at: AwareDatetime | None = Field(default=None, description="when the frame was taken (UTC)")
+    captured_at: Timestamp | None = Field(default=None, description="when the frame was taken (UTC)")
 
 
 class CaseReport(_Strict):
@@ -88,16 +147,16 @@ class CaseReport(_Strict):
     device_id: Identifier
     camera_id: Identifier
     violation_type: ViolationType
-    standard_code: str = Field(min_length=1, max_length=32, description="the city's code for this violation type")
-    first_seen: AwareDatetime
-    confirmed_at: AwareDatetime
+    standard_code: Text = Field(min_length=1, max_length=32, description="the city's code for this violation type")
+    first_seen: Timestamp
+    confirmed_at: Timestamp
     zone_id: Identifier
     location: Location
     detections: list[DetectionRecord] = Field(max_length=200)
     model: ModelRef
     evidence: list[EvidenceRef] = Field(min_length=1, max_length=8)
     urgent: bool = Field(default=False, description="open burning: dispatch without waiting for the queue")
-    frame_size: tuple[int, int] | None = Field(default=None, description="source frame (width, height)")
+    frame_size: tuple[FrameSide, FrameSide] | None = Field(default=None, description="source frame (width, height)")
 
     @model_validator(mode="after")
     def _check(self) -> CaseReport:
@@ -106,6 +165,15 @@ class CaseReport(_Strict):
         roles = [e.role for e in self.evidence]
         if len(set(roles)) != len(roles):
             raise ValueError("evidence roles must be unique")
+        if self.frame_size is not None:
+            width, height = self.frame_size
+            for index, detection in enumerate(self.detections):
+                _, _, x2, y2 = detection.box
+                if x2 > width or y2 > height:
+                    raise ValueError(
+                        f"detections[{index}].box {list(detection.box)} reaches outside the frame "
+                        f"({width}x{height}); boxes are in source-frame pixels"
+                    )
         return self
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -31,7 +30,7 @@ from streetwatch.cases.service import (
 )
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import Principal
-from streetwatch.contract import IDEMPOTENCY_HEADER, CaseReport
+from streetwatch.contract import IDEMPOTENCY_HEADER, CaseReport, bounded_utc
 from streetwatch.models.taxonomy import ViolationType
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -168,14 +167,15 @@ def _file(
     return file_case(state.sessions, state.store, caller, report, images)
 
 
-def parse_report(raw: bytes) -> CaseReport:
+def parse_report(raw: bytes, now: datetime | None = None) -> CaseReport:
+    """The case JSON, checked against the contract and against this server's clock. pydantic's own
+    JSON parser has a nesting limit (Python's json recursed until RecursionError, a 500)."""
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CaseServiceError(422, f"the `case` part is not JSON: {exc}") from None
-    try:
-        return CaseReport.model_validate(data)
+        return CaseReport.model_validate_json(raw, context={"now": now or datetime.now(UTC)})
     except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            reason = "; ".join(e["msg"] for e in exc.errors())
+            raise CaseServiceError(422, f"the `case` part is not JSON: {reason}") from None
         detail = [
             {"loc": ["case", *e["loc"]], "msg": e["msg"], "type": e["type"]}
             for e in exc.errors(include_url=False, include_input=False)
@@ -228,6 +228,11 @@ async def read_cases(
             raise CaseServiceError(
                 422, f"{name} needs a time zone (e.g. 2026-01-01T00:00:00Z); got {moment.isoformat()}"
             )
+        if moment is not None:
+            try:
+                bounded_utc(moment)
+            except ValueError as exc:
+                raise CaseServiceError(422, f"{name}: {exc}") from None
     flt = CaseFilter(
         violation_type=violation_type.value if violation_type else None,
         camera_id=camera_id,

@@ -23,9 +23,11 @@ from streetwatch.cases.schemas import CasePublic
 from streetwatch.cases.service import CaseFilter, file_open311_request, filtered, to_public
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import TokenKind, resolve_token
+from streetwatch.contract import Text, bounded_utc
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 MAX_REQUESTS = 1000  # GeoReport v2: servers may cap a query's results
+MAX_ID = 2**31 - 1  # case ids are 32-bit integers
 
 
 class Open311Error(Exception):
@@ -136,13 +138,19 @@ async def requests(
     if service_request_id:
         try:
             ids = tuple(int(v) for v in service_request_id.split(",") if v.strip())
+            if not all(1 <= i <= MAX_ID for i in ids):  # an unbounded int overflows the database's integer
+                raise ValueError(service_request_id)
         except ValueError:
-            raise Open311Error(
-                400, f"service_request_id must be comma-separated numbers; got {service_request_id!r}"
-            ) from None
+            wanted = f"comma-separated case numbers (1 to {MAX_ID})"
+            raise Open311Error(400, f"service_request_id must be {wanted}; got {service_request_id!r}") from None
     for moment, name in ((start_date, "start_date"), (end_date, "end_date")):
         if moment is not None and moment.tzinfo is None:
             raise Open311Error(400, f"{name} needs a time zone (W3C format, e.g. 2026-01-01T00:00:00Z)")
+        if moment is not None:
+            try:
+                bounded_utc(moment)
+            except ValueError as exc:
+                raise Open311Error(400, f"{name}: {exc}") from None
     statuses: tuple[str, ...] = ()
     if status and "," not in status:
         closed = status == "closed"
@@ -164,7 +172,7 @@ async def requests(
 
 @router.get("/requests/{request_id}.json", response_model=list[RequestOut], responses=ERRORS)
 async def one_request(
-    request_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     state: StateDep,
     jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[RequestOut]:
@@ -182,17 +190,17 @@ async def one_request(
 @router.post("/requests.json", status_code=201, response_model=list[CreatedOut], responses=ERRORS)
 async def create_request(
     state: StateDep,
-    api_key: Annotated[str, Form(min_length=1, max_length=200, description="a client (or reviewer) token")],
-    service_code: Annotated[str, Form(min_length=1, max_length=32)],
+    api_key: Annotated[Text, Form(min_length=1, max_length=200, description="a client (or reviewer) token")],
+    service_code: Annotated[Text, Form(min_length=1, max_length=32)],
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     long: Annotated[float | None, Form(ge=-180, le=180)] = None,
-    address_string: Annotated[str | None, Form(max_length=300)] = None,
-    description: Annotated[str | None, Form(max_length=4000)] = None,
-    email: Annotated[str | None, Form(max_length=200)] = None,
-    first_name: Annotated[str | None, Form(max_length=100)] = None,
-    last_name: Annotated[str | None, Form(max_length=100)] = None,
-    phone: Annotated[str | None, Form(max_length=50)] = None,
-    jurisdiction_id: Annotated[str | None, Form(max_length=100)] = None,
+    address_string: Annotated[Text | None, Form(max_length=300)] = None,
+    description: Annotated[Text | None, Form(max_length=4000)] = None,
+    email: Annotated[Text | None, Form(max_length=200)] = None,
+    first_name: Annotated[Text | None, Form(max_length=100)] = None,
+    last_name: Annotated[Text | None, Form(max_length=100)] = None,
+    phone: Annotated[Text | None, Form(max_length=50)] = None,
+    jurisdiction_id: Annotated[Text | None, Form(max_length=100)] = None,
 ) -> list[CreatedOut]:
     service = state.catalogue.by_code(service_code)
     if service is None:
