@@ -23,7 +23,7 @@ $(VENV)/.stamp-demo: $(DEPS) | $(PY)
 	touch $@
 
 $(VENV)/.stamp-test: $(DEPS) | $(PY)
-	$(PIP) -e ".[edge,server,train,dev]"
+	$(PIP) -e ".[edge,server,train,dev,openvino]"
 	bash tools/install-browser.sh
 	touch $@
 

@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     tensor = to_blob(hwc)
     feeds = {detector.info.input_name: tensor}
 
-    raw_output = detector.session.run([detector.info.output_name], feeds)[0]
+    session = detector.runtime.session  # type: ignore[attr-defined]  # the onnxruntime runtime
+    raw_output = session.run([detector.info.output_name], feeds)[0]
 
     blob = np.zeros((3, h, w), np.float32)
 
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         letterbox_to_blob(frame, blob, LetterboxGeometry.compute(frame.shape[:2], (h, w)), pad=False)
 
     methods = {
-        "(a) session.run": lambda i: detector.session.run(None, feeds),
+        "(a) session.run": lambda i: session.run(None, feeds),
         "(b) Detector.detect": lambda i: detector.detect(frames[i % len(frames)]),
         "    pre-processing only": preprocess_only,
         "    decode + NMS only": lambda i: detector._decode(raw_output[0]),

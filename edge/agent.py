@@ -40,13 +40,12 @@ log = logging.getLogger(__name__)
 
 def open_detector(model: ModelConfig) -> Detector:
     """A detector for these settings; thresholds for classes the model lacks are ignored."""
-    probe = Detector(model.path, conf=model.conf, iou=model.iou, threads=model.threads, sha256=model.sha256)
+    common = {"conf": model.conf, "iou": model.iou, "threads": model.threads, "sha256": model.sha256}
+    probe = Detector(model.path, runtime=model.runtime, **common)  # type: ignore[arg-type]
     class_conf = {name: value for name, value in model.class_conf.items() if name in probe.names}
     if class_conf == {}:
         return probe
-    return Detector(
-        model.path, conf=model.conf, iou=model.iou, threads=model.threads, sha256=model.sha256, class_conf=class_conf
-    )
+    return Detector(model.path, runtime=model.runtime, class_conf=class_conf, **common)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

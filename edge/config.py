@@ -86,7 +86,11 @@ class ModelConfig(_Model):
         default_factory=dict, description="per-class confidence thresholds by taxonomy class name"
     )
     iou: float = Field(default=0.7, ge=0, le=1, description="NMS IoU threshold")
-    threads: int | None = Field(default=None, ge=1, le=64, description="onnxruntime threads (default: all cores)")
+    threads: int | None = Field(default=None, ge=1, le=64, description="inference threads (default: all cores)")
+    runtime: Literal["onnxruntime", "openvino"] = Field(
+        default="onnxruntime",
+        description="inference runtime for the ONNX file; openvino needs the openvino extra (docs/edge.md)",
+    )
     max_batch: int = Field(default=8, ge=1, le=64, description="frames from several cameras run as one batch")
 
     @field_validator("class_conf")

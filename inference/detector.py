@@ -18,6 +18,7 @@ from streetwatch.inference.detections import Detections
 from streetwatch.inference.letterbox import LetterboxGeometry, letterbox_to_blob
 from streetwatch.inference.model_file import ModelInfo, open_model
 from streetwatch.inference.postprocess import RawBoxes, decode_end2end, decode_raw
+from streetwatch.inference.runtimes import open_runtime
 
 Frame = npt.NDArray[np.uint8]  # (H, W, 3) BGR
 
@@ -29,7 +30,8 @@ class Detector:
     iou:        NMS IoU threshold (raw-layout models only)
     classes:    keep only these classes (names or ids); None keeps all
     class_conf: per-class thresholds overriding `conf`, by class name
-    threads:    onnxruntime intra-op threads (None: one per core)
+    threads:    inference threads (None: one per core)
+    runtime:    "onnxruntime" (default) or "openvino" (the openvino extra); see runtimes.py
     sha256:     refuse the file unless its sha256 matches
     """
 
@@ -44,12 +46,14 @@ class Detector:
         max_det: int = 300,
         threads: int | None = None,
         sha256: str | None = None,
+        runtime: str = "onnxruntime",
     ) -> None:
         if not 0.0 <= conf <= 1.0:
             raise InputError(f"conf must be in [0, 1], got {conf}")
         if not 0.0 <= iou <= 1.0:
             raise InputError(f"iou must be in [0, 1], got {iou}")
-        self.session, self.info = open_model(model_path, expected_sha256=sha256, threads=threads)
+        session, self.info = open_model(model_path, expected_sha256=sha256, threads=threads)
+        self.runtime = open_runtime(runtime, self.info, threads, session)
         self.conf, self.iou, self.max_det = conf, iou, max_det
         nc = len(self.names)
         self._class_conf = np.full((nc,), conf, dtype=np.float32)
@@ -63,7 +67,7 @@ class Detector:
             for c in classes:
                 self._class_allowed[self._resolve_class(c)] = True
         h, w = self.info.imgsz
-        # Model-input buffer reused across calls (open_model() already warmed the session up).
+        # Model-input buffer reused across calls (the runtime warmed itself up).
         # Each slot remembers the geometry it holds, so padding is repainted only when it changes.
         self._blob = np.empty((self.info.batch or 1, 3, h, w), dtype=np.float32)
         self._slot_geometry: list[LetterboxGeometry | None] = [None] * len(self._blob)
@@ -119,7 +123,7 @@ class Detector:
             self._blob[n:b] = 0
             self._slot_geometry[n:b] = [None] * (b - n)
         blob = self._blob[:b]
-        output = self.session.run([self.info.output_name], {self.info.input_name: blob})[0]
+        output = self.runtime.run(blob)
         detections = []
         for i, geometry in enumerate(geometries):
             raw = self._decode(output[i])
