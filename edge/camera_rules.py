@@ -10,6 +10,7 @@ import numpy as np
 from streetwatch.edge.config import CameraConfig, EdgeConfig, ParkingRule
 from streetwatch.edge.events import Observation, ViolationEvent
 from streetwatch.edge.rules import ZoneRule, class_ids_for, make_zone_rule, scaled
+from streetwatch.edge.sampling import sample_fps_of
 from streetwatch.edge.schedule import is_enforced
 from streetwatch.edge.tracker import ByteTracker
 from streetwatch.inference.detections import Detections
@@ -33,7 +34,7 @@ class CameraRules:
         self.vehicle_ids = class_ids_for(names, vehicle_names)
         # A lost track lives as long as the parking rules tolerate a gap, and never less than 3 samples.
         gaps = [zr.rule.max_gap_s for zr in self.zone_rules if isinstance(zr.rule, ParkingRule)]
-        max_age = max([3.0 / camera.sample_fps, *gaps])
+        max_age = max([3.0 / sample_fps_of(camera), *gaps])
         self.tracker = ByteTracker(high_conf=max(0.5, config.model_for(camera).conf), max_age_s=max_age)
 
     def track(self, detections: Detections, now: float) -> Detections:

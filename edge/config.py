@@ -170,6 +170,18 @@ class _RuleCommon(_Model):
     rearm_after_s: Seconds = Field(description="the violation must be absent this long before a new case can open")
     cooldown_s: Seconds = Field(description="after a case in a zone, no new case of this type there for this long")
     standard_code: str = Field(min_length=1, max_length=32, description="the city's case code for this violation")
+    sample_interval_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="the rule needs a frame this often; null: the violation's default (edge/sampling.py: burning 1 s, "
+        "parking 10 s, vending 15 s, garbage 30 s). A camera is sampled at the fastest interval its zones need",
+    )
+    max_reuse_s: Seconds | None = Field(
+        default=None,
+        description="an unchanged view's detections are reused at most this long, then the detector runs again; "
+        "null: the violation's default (burning 5 s, parking 30 s, vending 60 s, garbage 120 s)",
+    )
 
     @field_validator("classes")
     @classmethod
@@ -330,7 +342,13 @@ class CameraConfig(_Model):
     kind: Literal["auto", "file", "rtsp", "http_stream", "http_snapshot", "usb"] = Field(
         default="auto", description="source type; auto guesses from the URL"
     )
-    sample_fps: float = Field(default=1.0, gt=0, le=30, description="frames per second handed to the detector")
+    sample_fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=30,
+        description="frames per second handed to the detector; null: the fastest rate this camera's zones need "
+        "(each rule's sample_interval_s)",
+    )
     decode: Literal["auto", "keyframes", "all"] = Field(
         default="auto",
         description="auto: decode only keyframes when they come often enough for sample_fps, else every frame",
@@ -354,6 +372,21 @@ class CameraConfig(_Model):
         if dupes:
             raise ValueError(f"zone ids must be unique within a camera; repeated: {', '.join(dupes)}")
         return self
+
+
+class SamplingConfig(_Model):
+    """Frames that did not change since the last inferred one reuse its detections (edge/change.py)."""
+
+    skip_unchanged: bool = Field(default=True, description="judge unchanged frames with the previous detections")
+    min_changed: float = Field(
+        default=0.002,
+        ge=0,
+        le=1,
+        description="share of the 96x54 grey thumbnail's pixels that must change for the detector to run",
+    )
+    pixel_delta: float = Field(
+        default=12, gt=0, le=255, description="grey levels a thumbnail pixel must move to count as changed"
+    )
 
 
 class StorageConfig(_Model):
@@ -393,6 +426,7 @@ class EdgeConfig(_Model):
     model: ModelConfig
     cameras: list[CameraConfig] = Field(min_length=1, description="the cameras this box watches")
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     storage: StorageConfig
     sender: SenderConfig = Field(default_factory=SenderConfig)

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.edge.config import CameraConfig
+from streetwatch.edge.sampling import sample_fps_of
 from streetwatch.redact import mask_secrets, mask_url
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,28 @@ class SampledFrame:
 
 
 class Sampler:
-    """Decides which frames to keep for a target rate, on whatever clock the source uses."""
+    """Decides which frames to keep for a target rate, on whatever clock the source uses.
 
-    def __init__(self, sample_fps: float) -> None:
+    `phase_s` (0 < phase <= interval) is the delay from the first sample to the second: cameras of
+    one interval get different phases so that their samples interleave (edge/sampling.py).
+    """
+
+    def __init__(self, sample_fps: float, phase_s: float = 0.0) -> None:
         self.interval = 1.0 / sample_fps
+        self.phase_s = phase_s if 0 < phase_s <= self.interval else self.interval
         self.next_due: float | None = None
 
+    def is_due(self, t: float) -> bool:
+        """Would `due(t)` keep a frame at `t`? (No state change: asked before paying for a decode.)"""
+        return self.next_due is None or t >= self.next_due - 1e-6
+
     def due(self, t: float) -> bool:
-        if self.next_due is None or t >= self.next_due - 1e-6:
+        if self.next_due is None:
+            self.next_due = t + self.phase_s
+            return True
+        if t >= self.next_due - 1e-6:
             # Stay on the grid, but never build a backlog after a stall.
-            base = t if self.next_due is None or t - self.next_due > self.interval else self.next_due
+            base = t if t - self.next_due > self.interval else self.next_due
             self.next_due = base + self.interval
             return True
         return False
@@ -80,10 +93,13 @@ def source_kind(camera: CameraConfig) -> str:
 
 
 class FrameSource(ABC):
-    def __init__(self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event) -> None:
+    def __init__(
+        self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, phase_s: float = 0.0
+    ) -> None:
         self.camera = camera
         # The source as every message shows it: a camera URL's password never appears in an error.
         self.name = mask_url(camera.source)
+        self.phase_s = phase_s  # see Sampler
         self.stall_timeout_s = stall_timeout_s
         self.stop = stop
         self.decoded = 0  # frames decoded (cost), versus frames yielded (sampled)
@@ -101,8 +117,10 @@ class FrameSource(ABC):
 class PyAvSource(FrameSource):
     """Files, RTSP and HTTP/TCP streams through FFmpeg (PyAV), keyframe-only when that suffices."""
 
-    def __init__(self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, kind: str) -> None:
-        super().__init__(camera, stall_timeout_s, stop)
+    def __init__(
+        self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, kind: str, phase_s: float = 0.0
+    ) -> None:
+        super().__init__(camera, stall_timeout_s, stop, phase_s)
         self.kind = kind
         self.mode = camera.decode  # auto | keyframes | all
         self.gop_s: float | None = None
@@ -132,7 +150,7 @@ class PyAvSource(FrameSource):
             stream = container.streams.video[0]
             stream.codec_context.thread_count = 1  # many cameras share few cores: one thread each
             time_base = float(stream.time_base or 0) or 1 / 90000
-            sampler = Sampler(self.camera.sample_fps)
+            sampler = Sampler(sample_fps_of(self.camera), self.phase_s)
             realtime = self.is_file and self.camera.realtime
             start_mono, start_wall = time.monotonic(), datetime.now(UTC)
             first_pts: float | None = None
@@ -159,6 +177,8 @@ class PyAvSource(FrameSource):
                     last_key = media_t
                 if keyframes_only and not packet.is_keyframe:
                     continue
+                if keyframes_only and not sampler.is_due(arrived if not self.is_file else start_mono + media_t):
+                    continue  # a keyframe the sampler would not keep (a slow-sampled camera): skip its decode
                 try:
                     decoded = packet.decode()
                 except av.FFmpegError as exc:
@@ -196,7 +216,8 @@ class SnapshotSource(FrameSource):
     def frames(self) -> Iterator[SampledFrame]:
         import httpx
 
-        interval = 1.0 / self.camera.sample_fps
+        interval = 1.0 / sample_fps_of(self.camera)
+        first = True
         with httpx.Client(timeout=self.stall_timeout_s) as client:
             while not self.stop.is_set():
                 started = time.monotonic()
@@ -210,7 +231,9 @@ class SnapshotSource(FrameSource):
                     raise SourceError(f"{self.name}: response is not an image")
                 self.decoded += 1
                 yield SampledFrame(image, started, datetime.now(UTC), started)
-                self.stop.wait(max(0.0, interval - (time.monotonic() - started)))
+                wait = self.phase_s if first and 0 < self.phase_s <= interval else interval
+                first = False
+                self.stop.wait(max(0.0, wait - (time.monotonic() - started)))
 
 
 class UsbSource(FrameSource):
@@ -221,7 +244,7 @@ class UsbSource(FrameSource):
         capture = cv2.VideoCapture(index)
         if not capture.isOpened():
             raise SourceError(f"USB camera {index} cannot be opened")
-        sampler = Sampler(self.camera.sample_fps)
+        sampler = Sampler(sample_fps_of(self.camera), self.phase_s)
         try:
             while not self.stop.is_set():
                 ok = capture.grab()  # grab() without retrieve(): no colour conversion for skipped frames
@@ -237,10 +260,12 @@ class UsbSource(FrameSource):
             capture.release()
 
 
-def open_source(camera: CameraConfig, stall_timeout_s: float, stop: threading.Event) -> FrameSource:
+def open_source(
+    camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, phase_s: float = 0.0
+) -> FrameSource:
     kind = source_kind(camera)
     if kind == "http_snapshot":
-        return SnapshotSource(camera, stall_timeout_s, stop)
+        return SnapshotSource(camera, stall_timeout_s, stop, phase_s)
     if kind == "usb":
-        return UsbSource(camera, stall_timeout_s, stop)
-    return PyAvSource(camera, stall_timeout_s, stop, kind)
+        return UsbSource(camera, stall_timeout_s, stop, phase_s)
+    return PyAvSource(camera, stall_timeout_s, stop, kind, phase_s)

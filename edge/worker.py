@@ -48,8 +48,10 @@ class CameraWorker:
         deliver: Callable[[str, SampledFrame, list[str], list[str]], None],
         on_reconnect: Callable[[str], None] = lambda camera_id: None,
         rng: random.Random | None = None,
+        phase_s: float = 0.0,
     ) -> None:
         self.camera, self.reconnect, self.health = camera, reconnect, health
+        self.phase_s = phase_s  # spreads cameras of one sampling interval (edge/sampling.py)
         self.deliver, self.on_reconnect = deliver, on_reconnect
         self.state = CameraState(camera.id)
         self.stop = threading.Event()
@@ -70,7 +72,7 @@ class CameraWorker:
     def _run(self) -> None:
         failures = 0
         while not self.stop.is_set():
-            source = open_source(self.camera, self.reconnect.stall_timeout_s, self.stop)
+            source = open_source(self.camera, self.reconnect.stall_timeout_s, self.stop, self.phase_s)
             try:
                 for frame in source.frames():
                     if not self.state.connected:
