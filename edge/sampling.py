@@ -42,21 +42,21 @@ NO_ZONES_INTERVAL_S = 1.0  # a camera without zones (being set up): one frame a 
 MAX_FPS = 30.0  # CameraConfig.sample_fps's bound
 
 
-def zone_sample_interval(config: EdgeConfig, zone: ZoneConfig) -> float:
-    """Seconds between the samples this zone's rule needs, after `rules.time_scale`."""
+def _zone_seconds(config: EdgeConfig, zone: ZoneConfig, field: str, defaults: dict[ViolationType, float]) -> float:
+    """A zone rule's `field` (set globally or per zone), else the violation's default; after time_scale."""
     scale = config.rules.time_scale
-    rule = scaled(config.zone_rule(zone), scale)
-    if rule.sample_interval_s is not None:
-        return rule.sample_interval_s
-    return DEFAULT_SAMPLE_INTERVAL_S[zone.violation] * scale
+    value = getattr(scaled(config.zone_rule(zone), scale), field)
+    return float(value) if value is not None else defaults[zone.violation] * scale
+
+
+def zone_sample_interval(config: EdgeConfig, zone: ZoneConfig) -> float:
+    """Seconds between the samples this zone's rule needs."""
+    return _zone_seconds(config, zone, "sample_interval_s", DEFAULT_SAMPLE_INTERVAL_S)
 
 
 def zone_max_reuse(config: EdgeConfig, zone: ZoneConfig) -> float:
-    scale = config.rules.time_scale
-    rule = scaled(config.zone_rule(zone), scale)
-    if rule.max_reuse_s is not None:
-        return rule.max_reuse_s
-    return DEFAULT_MAX_REUSE_S[zone.violation] * scale
+    """Seconds an unchanged view's detections may stand in for the detector in this zone."""
+    return _zone_seconds(config, zone, "max_reuse_s", DEFAULT_MAX_REUSE_S)
 
 
 def camera_interval(config: EdgeConfig, camera: CameraConfig) -> float:
