@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streetwatch.cases import migrate
-from streetwatch.cases.api import cases, open311, ops, review
+from streetwatch.cases.api import boxes, cases, open311, ops, review
 from streetwatch.cases.db import make_sessionmaker, open_database
 from streetwatch.cases.evidence import EvidenceStore
 from streetwatch.cases.logs import configure_logging
@@ -54,6 +54,7 @@ def create_app(settings: CaseSettings) -> FastAPI:
     )
     app.state.cases = state
     app.include_router(cases.router, prefix=API_PREFIX)
+    app.include_router(boxes.router, prefix=API_PREFIX)
     app.include_router(open311.router)
     app.include_router(review.router)
     app.include_router(ops.router)

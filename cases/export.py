@@ -1,8 +1,9 @@
 """`streetwatch cases export`: reviewed cases as a dataset source (format: streetwatch.datasets.case_export).
 
 A case counts as accepted when a reviewer accepted it, whatever happened to it afterwards
-(dispatched, resolved, closed all passed review); rejected cases are hard negatives. Cases filed
-by people through Open311 carry no frames and are not exported.
+(dispatched, resolved, closed all passed review). Rejected cases go with their reason code: what
+they teach depends on it (`data from-cases`). Cases filed by people through Open311 carry no
+frames and are not exported.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from streetwatch.datasets.case_export import (
     ExportedCase,
 )
 from streetwatch.errors import InputError
+from streetwatch.verdicts import ReviewedBox, machine_boxes
 
 log = logging.getLogger(__name__)
 EXPORTABLE = ("accepted", "rejected")
@@ -96,6 +98,8 @@ def _exported(case: Case, store: EvidenceStore, out: Path) -> ExportedCase | Non
     if not target.exists():
         shutil.copyfile(source, target)
     detections = [DetectionRecord.model_validate(d) for d in case.detections]
+    edited = case.reviewed_boxes is not None
+    boxes = [ReviewedBox.model_validate(b) for b in case.reviewed_boxes or []] if edited else machine_boxes(detections)
     accepted = case.status != CaseStatus.REJECTED.value
     return ExportedCase(
         case_id=str(case.id),
@@ -104,6 +108,7 @@ def _exported(case: Case, store: EvidenceStore, out: Path) -> ExportedCase | Non
         violation_type=case.violation_type,
         reviewed_violation_type=case.reviewed_violation_type,
         reject_reason=case.reject_reason,
+        reject_code=case.reject_code if not accepted else None,
         reviewer=case.reviewer,
         reviewed_at=case.reviewed_at,
         camera_id=case.camera_id or "",
@@ -111,7 +116,10 @@ def _exported(case: Case, store: EvidenceStore, out: Path) -> ExportedCase | Non
         image_sha256=frame.sha256,
         width=frame.width,
         height=frame.height,
-        labels=detections if accepted else [],
-        rejected_detections=[] if accepted else detections,
+        detections=detections,
+        boxes=boxes,
+        boxes_edited=edited,
+        boxes_by=case.boxes_by,
+        boxes_at=case.boxes_at,
         model=ModelRef(name=case.model_name, version=case.model_version, sha256=case.model_sha256),
     )

@@ -74,7 +74,12 @@ class Case(Base):
     reporter: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Open311 contact details; never public
     reviewer: Mapped[str | None] = mapped_column(String(100))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    reject_reason: Mapped[str | None] = mapped_column(String(500))
+    reject_reason: Mapped[str | None] = mapped_column(String(500))  # the reviewer's note
+    reject_code: Mapped[str | None] = mapped_column(String(32))  # streetwatch.verdicts.RejectReason
+    # The reviewer's boxes on the evidence frame (ReviewedBox JSON); null = never edited.
+    reviewed_boxes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    boxes_by: Mapped[str | None] = mapped_column(String(100))
+    boxes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     evidence: Mapped[list[Evidence]] = relationship(back_populates="case", order_by="Evidence.id", lazy="selectin")
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id", lazy="raise")
@@ -110,7 +115,7 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     actor_kind: Mapped[str] = mapped_column(String(16))  # device | reviewer | client | system
-    action: Mapped[str] = mapped_column(String(16))  # filed | transition
+    action: Mapped[str] = mapped_column(String(16))  # filed | transition | boxes
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(500))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from streetwatch.cases.lifecycle import CaseStatus
 from streetwatch.contract import DetectionRecord, Location, ModelRef, Text
 from streetwatch.models.taxonomy import ViolationType
+from streetwatch.verdicts import MAX_BOXES, BoxEdit, RejectReason, ReviewedBox
 
 
 class _Public(BaseModel):
@@ -62,7 +63,13 @@ class CasePublic(_Public):
     evidence: list[EvidencePublic]
     reviewer: str | None
     reviewed_at: datetime | None
-    reject_reason: str | None
+    reject_reason: str | None = Field(description="the reviewer's note on a rejection")
+    reject_code: RejectReason | None = Field(default=None, description="why it was rejected (fixed list)")
+    reviewed_boxes: list[ReviewedBox] | None = Field(
+        default=None, description="the reviewer's boxes on the evidence frame; null = never edited"
+    )
+    boxes_by: str | None = None
+    boxes_at: datetime | None = None
     history: list[CaseEventPublic] | None = Field(default=None, description="audit log (single-case view only)")
 
 
@@ -73,18 +80,31 @@ class CasePage(_Public):
 
 class TransitionRequest(_Public):
     to: CaseStatus
-    reason: Text | None = Field(default=None, min_length=1, max_length=500)
+    reason: Text | None = Field(default=None, min_length=1, max_length=500, description="free-text note")
+    reject_code: RejectReason | None = Field(
+        default=None,
+        description="why a rejection: false_detection, not_a_violation, duplicate, camera_problem "
+        "(decides what the case teaches the model; see docs/vending.md)",
+    )
     violation_type: ViolationType | None = Field(
         default=None, description="reclassify while accepting: what the reviewer saw instead"
     )
 
     @model_validator(mode="after")
     def _check(self) -> TransitionRequest:
-        if self.to == CaseStatus.REJECTED and not self.reason:
-            raise ValueError("rejecting a case needs a reason")
+        if self.to == CaseStatus.REJECTED and not self.reason and self.reject_code is None:
+            raise ValueError("rejecting a case needs a reason: reject_code (and/or a reason note)")
+        if self.reject_code is not None and self.to != CaseStatus.REJECTED:
+            raise ValueError("reject_code is only allowed when rejecting")
         if self.violation_type is not None and self.to != CaseStatus.ACCEPTED:
             raise ValueError("violation_type (reclassification) is only allowed when accepting")
         return self
+
+
+class BoxesRequest(_Public):
+    """The reviewer's boxes on a case's evidence frame (replaces any earlier edit)."""
+
+    boxes: list[BoxEdit] = Field(max_length=MAX_BOXES)
 
 
 class Health(_Public):

@@ -296,6 +296,7 @@ def transition(
     if request.to in (CaseStatus.ACCEPTED, CaseStatus.REJECTED):
         values |= {"reviewer": actor.subject, "reviewed_at": now}
         values["reject_reason"] = request.reason if request.to == CaseStatus.REJECTED else None
+        values["reject_code"] = request.reject_code.value if request.reject_code is not None else None
         if request.violation_type is not None:
             values["reviewed_violation_type"] = request.violation_type.value
     with session_scope(factory) as session:
@@ -303,7 +304,10 @@ def transition(
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise CaseServiceError(409, f"case {case_id} changed while this request was made; reload and retry")
         vt = request.violation_type.value if request.violation_type else None
-        session.add(_event(case_id, actor, "transition", current, request.to, request.reason, vt, at=now))
+        note = request.reason
+        if request.reject_code is not None:
+            note = (f"{request.reject_code.value}: {note}" if note else request.reject_code.value)[:500]
+        session.add(_event(case_id, actor, "transition", current, request.to, note, vt, at=now))
     return get_case(factory, case_id)
 
 
@@ -372,6 +376,10 @@ def to_public(case: Case, history: list[CaseEvent] | None = None) -> CasePublic:
         reviewer=case.reviewer,
         reviewed_at=case.reviewed_at,
         reject_reason=case.reject_reason,
+        reject_code=case.reject_code,
+        reviewed_boxes=case.reviewed_boxes,
+        boxes_by=case.boxes_by,
+        boxes_at=case.boxes_at,
         history=None
         if history is None
         else [

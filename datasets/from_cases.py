@@ -1,20 +1,30 @@
 """Reviewed cases (the case service's export, `case_export.py`) -> a COCO source `import` reads.
 
-    OUT/annotations.json  COCO: images (+ `group` = camera, `hard_negative`, `case_id`, `status`),
-                          annotations from the confirmed labels, categories = taxonomy classes
+    OUT/annotations.json  COCO: images (+ `group` = camera, `labelled`, `case_id`, `status`,
+                          `reject_code`), annotations (+ `origin` machine/human, `score`,
+                          `filed_by`), categories = taxonomy classes
     OUT/images/<sha256>.jpg
     OUT/mapping.yaml      identity map; `labelled: []` because a case labels only the objects of
                           its violation, not every object in the frame (pseudo-labels fill the rest)
 
-Accepted cases become positive labels; rejected cases hard negatives (no boxes, never
-pseudo-labelled: the teacher would likely repeat the claim the reviewer rejected).
+What each verdict teaches (docs/vending.md, "What a verdict teaches"):
+- accepted, and rejected as `not_a_violation` or `duplicate`: the objects are real; the boxes on
+  the frame after review are labels (machine boxes as the model filed them, human ones as the
+  reviewer drew or corrected them).
+- a model box the reviewer deleted, and every model box of a `false_detection` rejection whose
+  boxes the reviewer did not edit, says "this object is not there": its class becomes
+  *labelled* on that image with no box (a hard negative for that class only; the teacher adds no
+  box of that class), unless a box of that class remains. Other classes stay open to the teacher.
+- `camera_problem`, and rejections without a reason code (made before codes existed), are left out.
+No verdict turns the other objects of a frame into background.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -29,9 +39,19 @@ from streetwatch.datasets.hashing import sha256_path
 from streetwatch.datasets.progress import progress
 from streetwatch.errors import InputError
 from streetwatch.models.taxonomy import CLASS_NAMES
+from streetwatch.verdicts import RejectReason, ReviewedBox
 
 COCO_FILE = "annotations.json"
 MAPPING_FILE = "mapping.yaml"
+KEEPS_OBJECTS = (RejectReason.NOT_A_VIOLATION, RejectReason.DUPLICATE, RejectReason.FALSE_DETECTION)
+
+
+@dataclass(frozen=True)
+class CaseLabels:
+    """What one reviewed case puts in the training set."""
+
+    boxes: list[ReviewedBox]
+    negative_classes: list[str]  # labelled on this image with no box: "not there"
 
 
 @dataclass(frozen=True)
@@ -40,6 +60,10 @@ class FromCasesResult:
     rejected: int
     boxes: int
     out: Path
+    human_boxes: int = 0
+    machine_boxes: int = 0
+    negative_classes: dict[str, int] = field(default_factory=dict)  # class -> images where it is "not there"
+    left_out: dict[str, int] = field(default_factory=dict)  # why -> cases
 
 
 def read_cases(export_dir: Path) -> list[ExportedCase]:
@@ -63,10 +87,28 @@ def read_cases(export_dir: Path) -> list[ExportedCase]:
     return cases
 
 
+def labels_of(case: ExportedCase) -> CaseLabels | str:
+    """The labels a verdict implies, or why the case is left out of training."""
+    if case.status == "rejected":
+        if case.reject_code is None:
+            return "rejected without a reason code"
+        if case.reject_code is RejectReason.CAMERA_PROBLEM:
+            return "camera problem"
+    boxes = list(case.boxes)
+    if case.reject_code is RejectReason.FALSE_DETECTION and not case.boxes_edited:
+        boxes = []  # the reviewer said the model's objects are not there, and kept none
+    kept = {b.detection for b in boxes if b.detection is not None}
+    deleted = {d.class_name for k, d in enumerate(case.detections) if k not in kept and d.box[2] > d.box[0]}
+    remaining = {b.class_name for b in boxes}
+    negative = [c for c in CLASS_NAMES if c in deleted - remaining]
+    return CaseLabels(boxes=boxes, negative_classes=negative)
+
+
 def _mapping_yaml() -> str:
     lines = [
         "# Written by `streetwatch data from-cases`: case labels already use taxonomy names.",
-        "# labelled: [] -- a case labels the objects of its violation, not every object in the frame.",
+        "# labelled: [] -- a case labels the objects of its violation, not every object in the frame;",
+        "# an image's own `labelled` list (annotations.json) names the classes a reviewer ruled out.",
         "classes:",
         *[f"  {name}: {name}" for name in CLASS_NAMES],
         "labelled: []",
@@ -81,14 +123,22 @@ def cases_to_source(export_dir: Path, out: Path) -> FromCasesResult:
     images: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
     accepted = rejected = 0
+    origins: Counter[str] = Counter()
+    negatives: Counter[str] = Counter()
+    left_out: Counter[str] = Counter()
     seen: set[str] = set()
-    for case in progress(sorted(cases, key=lambda c: c.case_id), desc="cases"):
+    for case in progress(sorted(cases, key=lambda c: (len(c.case_id), c.case_id)), desc="cases"):
         source_image = export_dir / case.image
         if not source_image.is_file():
             raise InputError(f"case {case.case_id}: image {case.image} missing from {export_dir}")
         if sha256_path(source_image) != case.image_sha256:
             raise InputError(f"case {case.case_id}: {case.image} does not match its image_sha256")
+        verdict = labels_of(case)
+        if isinstance(verdict, str):
+            left_out[verdict] += 1
+            continue
         if case.image_sha256 in seen:
+            left_out["frame already used by an earlier case"] += 1
             continue  # one frame reviewed twice: the first (by case id) stands
         seen.add(case.image_sha256)
         target = out / case.image
@@ -102,28 +152,42 @@ def cases_to_source(export_dir: Path, out: Path) -> FromCasesResult:
                 "width": case.width,
                 "height": case.height,
                 "group": case.camera_id,
-                "hard_negative": case.status == "rejected",
+                "labelled": verdict.negative_classes,
                 "case_id": case.case_id,
                 "status": case.status,
+                "reject_code": case.reject_code.value if case.reject_code else None,
             }
         )
-        if case.status == "rejected":
-            rejected += 1
-            continue
-        accepted += 1
-        for label in case.labels:
-            x1, y1, x2, y2 = label.box
+        accepted += case.status == "accepted"
+        rejected += case.status == "rejected"
+        negatives.update(verdict.negative_classes)
+        filed_by = f"{case.model.name} {case.model.version}"
+        for box in verdict.boxes:
+            x1, y1, x2, y2 = box.box
+            origins[box.origin.value] += 1
             annotations.append(
                 {
                     "id": len(annotations) + 1,
                     "image_id": image_id,
-                    "category_id": CLASS_NAMES.index(label.class_name) + 1,
+                    "category_id": CLASS_NAMES.index(box.class_name) + 1,
                     "bbox": [x1, y1, x2 - x1, y2 - y1],
                     "area": (x2 - x1) * (y2 - y1),
                     "iscrowd": 0,
+                    "origin": box.origin.value,
+                    "score": box.confidence,
+                    "filed_by": filed_by if box.origin.value == "machine" else case.boxes_by,
                 }
             )
     coco = {"images": images, "annotations": annotations, "categories": categories}
     (out / COCO_FILE).write_text(json.dumps(coco, indent=1) + "\n", encoding="utf-8")
     (out / MAPPING_FILE).write_text(_mapping_yaml(), encoding="utf-8")
-    return FromCasesResult(accepted=accepted, rejected=rejected, boxes=len(annotations), out=out)
+    return FromCasesResult(
+        accepted=accepted,
+        rejected=rejected,
+        boxes=len(annotations),
+        out=out,
+        human_boxes=origins["human"],
+        machine_boxes=origins["machine"],
+        negative_classes=dict(sorted(negatives.items())),
+        left_out=dict(sorted(left_out.items())),
+    )

@@ -20,6 +20,7 @@ from streetwatch.datasets.progress import progress
 from streetwatch.datasets.schema import Box, Item, SourceFormat, SourceRecord
 from streetwatch.datasets.store import Dataset
 from streetwatch.errors import InputError
+from streetwatch.models.taxonomy import CLASS_NAMES
 
 FormatChoice = Literal["auto", "yolo", "coco", "voc"]
 READERS = {"yolo": read_yolo, "coco": read_coco, "voc": read_voc}
@@ -117,7 +118,18 @@ def to_item(source: str, raw: RawImage, mapping: ClassMapping, group: str) -> It
         if target == NEGATIVE:
             negative = True
             continue
-        boxes.append(Box(cls=target, xyxy=rb.xyxy, source_class=rb.source_class))
+        boxes.append(
+            Box(
+                cls=target,
+                xyxy=rb.xyxy,
+                source_class=rb.source_class,
+                origin="machine" if rb.origin == "machine" else "human",
+                conf=rb.conf,
+                filed_by=rb.filed_by,
+            )
+        )
+    ruled_out = [mapping.classes.get(c, c) for c in raw.labelled]
+    labelled = list(mapping.labelled) + [c for c in ruled_out if c in CLASS_NAMES and c not in mapping.labelled]
     return Item(
         id=f"{source}/{raw.rel_stem}",
         source=source,
@@ -126,7 +138,7 @@ def to_item(source: str, raw: RawImage, mapping: ClassMapping, group: str) -> It
         width=raw.width,
         height=raw.height,
         group=group,
-        labelled=[] if raw.hard_negative else list(mapping.labelled),
+        labelled=[] if raw.hard_negative else labelled,
         boxes=boxes,
         negative=negative or raw.hard_negative,
         hard_negative=raw.hard_negative,

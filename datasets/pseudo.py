@@ -39,8 +39,9 @@ def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, floa
 
 
 def merge(item: Item, detections: Iterable[CachedDet], fill: set[str], conf: float, iou_merge: float) -> list[Box]:
-    """Human boxes unchanged + teacher boxes for `fill` classes above `conf` not covered by a human box."""
-    human = [b for b in item.boxes if b.origin == "human"]
+    """Human boxes and case-model boxes unchanged + teacher boxes for `fill` classes above `conf` not
+    covered by one of them. Earlier teacher boxes (machine, no `filed_by`) are replaced."""
+    human = [b for b in item.boxes if b.origin == "human" or b.filed_by is not None]
     merged = list(human)
     for name, score, x1, y1, x2, y2 in detections:
         if name not in fill or score <= conf:

@@ -36,6 +36,10 @@ class Box(_Model):
     source_class: str = Field(description="the class as the source named it (or its raw id)")
     origin: Origin = "human"
     conf: float | None = Field(default=None, description="teacher confidence, for machine-made boxes")
+    filed_by: str | None = Field(
+        default=None,
+        description="machine boxes from reviewed cases: the model that filed them (a teacher never replaces them)",
+    )
 
 
 class PseudoStamp(_Model):

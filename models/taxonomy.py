@@ -1,14 +1,16 @@
-"""Taxonomy v1: the model's classes and the violations built on them.
+"""Taxonomy v2: the model's classes and the violations built on them.
 
 Class names are an interface: evaluation, rules and the case service use them. Never reorder
-or rename within a version; a change is a new TAXONOMY_VERSION.
+or rename within a version; a change is a new TAXONOMY_VERSION. v2 = v1 + `stall` (appended, so
+every v1 class keeps its id). A release's own class list is what it was trained on (its ONNX
+`names`); the taxonomy is the set those lists are drawn from, not a list every model must have.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-TAXONOMY_VERSION = "v1"
+TAXONOMY_VERSION = "v2"
 
 CLASS_NAMES: tuple[str, ...] = (
     "person",
@@ -24,6 +26,7 @@ CLASS_NAMES: tuple[str, ...] = (
     "bin_overflow",
     "fire",
     "smoke",
+    "stall",
 )
 
 # Where each class comes from (documented in DESIGN.md and the dataset recipes).
@@ -34,7 +37,12 @@ FIRE_CLASSES: tuple[str, ...] = ("fire", "smoke")
 MOTOR_VEHICLE_CLASSES: tuple[str, ...] = ("car", "bus", "truck")
 NON_MOTOR_VEHICLE_CLASSES: tuple[str, ...] = ("motorcycle", "bicycle")
 VEHICLE_CLASSES: tuple[str, ...] = MOTOR_VEHICLE_CLASSES + NON_MOTOR_VEHICLE_CLASSES
-STALL_CLASSES: tuple[str, ...] = ("umbrella", "dining_table")
+# A vending stall (docs/vending.md says what counts): a mobile cart, tricycle stall, table or
+# ground sheet of goods, a canopy or umbrella over goods, a barbecue grill. No public data labels
+# it; it grows from reviewed cases (reviewers draw it on the evidence).
+STALL = "stall"
+# COCO classes that stand in for a stall while a model has no `stall` class.
+STALL_PROXY_CLASSES: tuple[str, ...] = ("umbrella", "dining_table")
 
 # COCO-80 index -> taxonomy name for the classes COCO supplies (teacher pseudo-labels).
 COCO80_TO_TAXONOMY: dict[int, str] = {

@@ -1,7 +1,9 @@
 """COCO detection JSON: `images`, `annotations` (bbox = x, y, w, h in pixels), `categories`.
 
 Image files are looked up relative to the JSON's folder, then its `images/` folder. Two optional
-per-image extension fields are read (from-cases writes them): `group` and `hard_negative`.
+per-image extension fields are read (from-cases writes them): `group`, `hard_negative` and
+`labelled` (classes a reviewer ruled out on that image); per annotation `origin` (human/machine),
+`score` and `filed_by`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def read_coco(root: Path) -> RawSource:
             label_file=json_path,
             group=str(meta["group"]) if meta.get("group") is not None else None,
             hard_negative=bool(meta.get("hard_negative", False)),
+            labelled=tuple(str(c) for c in meta.get("labelled") or ()),
         )
         for ann in by_image.get(image_id, []):
             bbox = ann.get("bbox")
@@ -76,8 +79,15 @@ def read_coco(root: Path) -> RawSource:
             x, y, w, h = (float(v) for v in bbox)
             cat = int(ann["category_id"])
             xyxy = (x, y, x + w, y + h)
+            origin = "machine" if ann.get("origin") == "machine" else "human"
+            score = ann.get("score")
+            extra = {
+                "origin": origin,
+                "conf": float(score) if isinstance(score, (int, float)) else None,
+                "filed_by": str(ann["filed_by"]) if origin == "machine" and ann.get("filed_by") else None,
+            }
             if cat in categories:
-                raw.boxes.append(RawBox(source_class=categories[cat], xyxy=xyxy))
+                raw.boxes.append(RawBox(source_class=categories[cat], xyxy=xyxy, **extra))
             else:
                 raw.boxes.append(RawBox(source_class=str(cat), xyxy=xyxy, valid=False))
         images.append(raw)

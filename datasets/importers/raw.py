@@ -11,6 +11,9 @@ class RawBox:
     source_class: str  # the source's class name, or its raw id when `valid` is False
     xyxy: tuple[float, float, float, float]  # pixels
     valid: bool = True  # False: the class id is not one the source declares
+    origin: str = "human"  # "machine": a model's box (reviewed cases keep the model's untouched boxes)
+    conf: float | None = None
+    filed_by: str | None = None  # the model that filed a machine box from a reviewed case
 
 
 @dataclass
@@ -24,6 +27,7 @@ class RawImage:
     problems: list[str] = field(default_factory=list)
     group: str | None = None  # a group the source states itself (COCO extension field)
     hard_negative: bool = False
+    labelled: tuple[str, ...] = ()  # classes this image labels exhaustively on top of the mapping's
 
 
 @dataclass

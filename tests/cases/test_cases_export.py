@@ -45,10 +45,14 @@ def test_export_round_trip(run_cli, server: LiveServer, tmp_path: Path) -> None:
             [
                 {"to": "accepted"},
                 {"to": "accepted", "violation_type": "occupied_lane_vending"},
-                {"to": "rejected", "reason": "a parked bicycle, not a car"},
+                {"to": "rejected", "reject_code": "false_detection", "reason": "a parked bicycle, not a car"},
             ],
             strict=True,
         ):
+            if body.get("violation_type"):  # the reviewer corrects the car box and draws a stall first
+                edit = {"boxes": [{"class": "car", "box": [11, 8, 40, 30], "detection": 0},
+                                  {"class": "stall", "box": [40, 10, 60, 40]}]}  # fmt: skip
+                assert reviewer.put(f"/api/v1/cases/{case['id']}/boxes", json=edit).status_code == 200
             assert reviewer.post(f"/api/v1/cases/{case['id']}/transitions", json=body).status_code == 200
         # Reviewed and then dispatched: still an accepted case for training.
         assert (
@@ -67,11 +71,21 @@ def test_export_round_trip(run_cli, server: LiveServer, tmp_path: Path) -> None:
     assert manifest.count == len(rows) and manifest.statuses == ["accepted", "rejected"]
     plain, reclassified, rejected = (mine[str(c["id"])] for c in cases[:3])
     assert (plain.status, plain.reviewed_violation_type, plain.reviewer) == ("accepted", None, "alice")
-    assert [d.class_name for d in plain.labels] == ["car"] and plain.rejected_detections == []
+    assert [(b.class_name, b.origin, b.confidence) for b in plain.boxes] == [("car", "machine", 0.91)]
+    assert [d.class_name for d in plain.detections] == ["car"] and not plain.boxes_edited
     assert reclassified.reviewed_violation_type == "occupied_lane_vending"
-    assert reclassified.violation_type == "illegal_parking" and reclassified.labels == plain.labels
-    assert (rejected.status, rejected.labels, rejected.reject_reason) == ("rejected", [], "a parked bicycle, not a car")
-    assert [d.class_name for d in rejected.rejected_detections] == ["car"]
+    assert reclassified.violation_type == "illegal_parking" and reclassified.detections == plain.detections
+    assert [(b.class_name, b.origin, b.box) for b in reclassified.boxes] == [
+        ("car", "human", (11, 8, 40, 30)),
+        ("stall", "human", (40, 10, 60, 40)),
+    ]
+    assert (reclassified.boxes_edited, reclassified.boxes_by) == (True, "alice")
+    assert (rejected.status, rejected.reject_code, rejected.reject_reason) == (
+        "rejected",
+        "false_detection",
+        "a parked bicycle, not a car",
+    )
+    assert [d.class_name for d in rejected.detections] == ["car"]
     for row, case in zip((plain, reclassified, rejected), cases[:3], strict=True):
         clean = next(e for e in case["evidence"] if e["role"] == "confirmation_clean")
         assert row.image_sha256 == clean["sha256"]

@@ -26,7 +26,7 @@ def test_export_writes_a_release(synthetic_run: tuple[Path, str], tmp_path: Path
     onnx_path = folder / "syn.onnx"
     assert onnx_path.is_file() and (folder / "README.md").is_file()
     meta = read_metadata(onnx_path)
-    assert (meta["model_name"], meta["model_version"], meta["taxonomy_version"]) == ("syn", "0.1.0", "v1")
+    assert (meta["model_name"], meta["model_version"], meta["taxonomy_version"]) == ("syn", "0.1.0", "v2")
     assert meta["description"].startswith("streetwatch syn 0.1.0") and "/" not in meta["description"]
     assert meta["imgsz"] == "[64, 64]" and meta["stride"] == "32"
     # The release loads through the registry and runs in the edge Detector.
