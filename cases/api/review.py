@@ -1,5 +1,6 @@
 """`/review`: the inspectors' page. Server-rendered (jinja2), plain forms that work without
-JavaScript; review.js adds keyboard shortcuts. Sessions are signed cookies (see review_session)."""
+JavaScript; review.js adds keyboard shortcuts, box_editor.js the reviewer's box editor. Sessions
+are signed cookies (see review_session)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from streetwatch.cases import review_session
 from streetwatch.cases.api.deps import StateDep, from_cookie
 from streetwatch.cases.db import session_scope
 from streetwatch.cases.lifecycle import CaseStatus
-from streetwatch.cases.schemas import TransitionRequest
+from streetwatch.cases.review_boxes import save_boxes
+from streetwatch.cases.schemas import BoxesRequest, TransitionRequest
 from streetwatch.cases.service import CaseServiceError, review_queue, transition
 from streetwatch.cases.tokens import TokenKind, resolve_token
-from streetwatch.models.taxonomy import ViolationType
+from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
+from streetwatch.verdicts import REJECT_REASON_LABELS, RejectReason
 
 router = APIRouter(prefix="/review", tags=["review"], include_in_schema=False)
 templates = Jinja2Templates(directory=FsPath(__file__).resolve().parent.parent / "templates")
@@ -76,7 +79,17 @@ async def queue(request: Request, state: StateDep, done: str | None = None, erro
     items = []
     for case in cases:
         shown = next((e for role in CLEAN_ROLES for e in case.evidence if e.role == role), None)
-        items.append({"case": case, "shown": shown, "others": [e for e in case.evidence if e is not shown]})
+        items.append(
+            {
+                "case": case,
+                "shown": shown,
+                "others": [e for e in case.evidence if e is not shown],
+                "detections_json": [d.model_dump(mode="json", by_alias=True) for d in case.detections],
+                "boxes_json": None
+                if case.reviewed_boxes is None
+                else [b.model_dump(mode="json", by_alias=True) for b in case.reviewed_boxes],
+            }
+        )
     return templates.TemplateResponse(
         request,
         "review.html",
@@ -84,6 +97,8 @@ async def queue(request: Request, state: StateDep, done: str | None = None, erro
             "reviewer": reviewer.subject,
             "items": items,
             "violation_types": [v.value for v in ViolationType],
+            "reject_reasons": [(r.value, label) for r, label in REJECT_REASON_LABELS.items()],
+            "box_classes": list(CLASS_NAMES),
             "csrf": review_session.csrf_token(state.signing_key, cookie),
             "done": done,
             "error": error,
@@ -100,6 +115,8 @@ async def act(
     csrf: Annotated[str, Form(max_length=64)],
     reason: Annotated[str | None, Form(max_length=500)] = None,
     violation_type: Annotated[ViolationType | None, Form()] = None,
+    reject_code: Annotated[RejectReason | None, Form()] = None,
+    boxes: Annotated[str | None, Form(max_length=200_000, description="BoxesRequest JSON from the editor")] = None,
 ) -> Response:
     reviewer = await from_cookie(state, request)
     cookie = request.cookies.get(review_session.COOKIE_NAME, "")
@@ -108,15 +125,24 @@ async def act(
     if not review_session.check_csrf(state.signing_key, cookie, csrf):
         raise CaseServiceError(403, "the form's CSRF token does not match this session; reload the page")
     reason = (reason or "").strip() or None
-    if action == "reject" and not reason:
-        return _redirect(f"/review?error={quote(f'case {case_id}: a rejection needs a reason')}")
+    if action == "reject" and reject_code is None:
+        return _redirect(f"/review?error={quote(f'case {case_id}: choose why it is rejected')}")
     if action == "reclassify" and violation_type is None:
         return _redirect(f"/review?error={quote(f'case {case_id}: choose the violation type to reclassify as')}")
     target = CaseStatus.REJECTED if action == "reject" else CaseStatus.ACCEPTED
     body = TransitionRequest(
-        to=target, reason=reason, violation_type=violation_type if action == "reclassify" else None
+        to=target,
+        reason=reason,
+        reject_code=reject_code if action == "reject" else None,
+        violation_type=violation_type if action == "reclassify" else None,
     )
     try:
+        if boxes:  # unsaved edits from the box editor travel with the verdict
+            try:
+                edits = BoxesRequest.model_validate_json(boxes).boxes
+            except ValueError as exc:
+                raise CaseServiceError(422, f"case {case_id}: the edited boxes are not valid: {exc}") from None
+            await run_in_threadpool(save_boxes, state.sessions, case_id, edits, reviewer)
         case = await run_in_threadpool(transition, state.sessions, case_id, body, reviewer)
     except CaseServiceError as exc:
         return _redirect(f"/review?error={quote(str(exc.detail))}")

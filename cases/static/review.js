@@ -19,13 +19,23 @@
 
   document.addEventListener("keydown", (event) => {
     const typing = event.target.closest("input, select, textarea");
+    // In the reject form's reason list, 1-4 pick a reason and move on to the note.
+    if (event.target.matches("form.reject select[name=reject_code]") && /^[1-9]$/.test(event.key)) {
+      const option = event.target.options[Number(event.key)];
+      if (option) {
+        event.preventDefault();
+        event.target.value = option.value;
+        event.target.form.querySelector("input[name=reason]").focus();
+      }
+      return;
+    }
     if (event.key === "Escape" && typing) { event.target.blur(); select(current); return; }
     if (typing || event.ctrlKey || event.metaKey || event.altKey || !cases.length) return;
     const actions = {
       j: () => select(current + 1),
       k: () => select(current - 1),
       a: () => submit("form.accept"),
-      r: () => cases[current].querySelector("form.reject input[name=reason]").focus(),
+      r: () => cases[current].querySelector("form.reject select[name=reject_code]").focus(),
       c: () => cases[current].querySelector("form.reclassify select").focus(),
       o: () => { const img = cases[current].querySelector(".frame img"); if (img) window.open(img.src, "_blank"); },
     };

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from streetwatch.cases import migrate
 from streetwatch.cli import main
 
 
@@ -77,4 +78,4 @@ def test_weak_secret_refused_by_serve(run, tmp_path: Path) -> None:
 def test_migrate_reports_the_revision(run, tmp_path: Path) -> None:
     result = run("migrate", "--db", f"sqlite:///{tmp_path / 'm.db'}")
     assert result.returncode == 0, result.stderr
-    assert "at revision 0001" in result.stdout
+    assert f"at revision {migrate.head_revision()}" in result.stdout

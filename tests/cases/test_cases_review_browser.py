@@ -66,6 +66,7 @@ def test_review_with_keyboard_shortcuts(browser, sqlite_server: LiveServer) -> N
 
         page.locator(f"#case-{second['id']} h2").click()
         page.keyboard.press("r")
+        page.keyboard.press("1")  # false detection; the note follows
         page.keyboard.type("only leaves on the pavement")
         with page.expect_navigation():
             page.keyboard.press("Enter")
@@ -76,7 +77,11 @@ def test_review_with_keyboard_shortcuts(browser, sqlite_server: LiveServer) -> N
         accepted = reviewer.get(f"/api/v1/cases/{first['id']}").json()
         rejected = reviewer.get(f"/api/v1/cases/{second['id']}").json()
     assert (accepted["status"], accepted["reviewer"]) == ("accepted", "bob")
-    assert (rejected["status"], rejected["reject_reason"]) == ("rejected", "only leaves on the pavement")
+    assert (rejected["status"], rejected["reject_code"], rejected["reject_reason"]) == (
+        "rejected",
+        "false_detection",
+        "only leaves on the pavement",
+    )
 
 
 def test_reclassify_and_csrf(browser, sqlite_server: LiveServer) -> None:

@@ -1,0 +1,113 @@
+"""The reviewer's box editor in a real headless Chromium: keyboard and mouse edits, saved with who/when."""
+
+from __future__ import annotations
+
+import pytest
+from case_builders import file_new
+from conftest import LiveServer
+from test_cases_review_browser import browser  # noqa: F401 (the shared Chromium fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def _login(page, server: LiveServer) -> None:
+    page.goto(f"{server.base_url}/review/login")
+    page.fill("#token", server.reviewer)
+    page.click("button[type=submit]")
+
+
+def _frame_point(page, case_id: int, x: float, y: float) -> tuple[float, float]:
+    """Page coordinates of source-frame pixel (x, y) on the 64x48 evidence of a case."""
+    box = page.locator(f"#case-{case_id} .frame svg").bounding_box()
+    return box["x"] + x / 64 * box["width"], box["y"] + y / 48 * box["height"]
+
+
+def test_edit_boxes_with_keyboard_and_mouse_then_accept(browser, sqlite_server: LiveServer) -> None:  # noqa: F811
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=950, violation_type="occupied_lane_vending")
+    cid = case["id"]
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        _login(page, sqlite_server)
+        article = page.locator(f"#case-{cid}")
+        article.locator("h2").click()
+        page.keyboard.press("e")
+        assert "editing" in article.get_attribute("class")
+        assert article.locator("rect.box.machine").count() == 1  # the model's car, untouched
+        page.keyboard.press("ArrowRight")  # move the car one pixel: now a human box
+        assert article.locator("rect.box.human").count() == 1
+        page.keyboard.press("a")  # the queue's accept shortcut does nothing while editing
+        assert page.locator(f"#case-{cid}").count() == 1
+        page.keyboard.press("b")  # add a box: a stall, in the middle
+        page.keyboard.press("Shift+ArrowRight")  # and widen it
+        assert article.locator("rect.box[data-cls=stall]").count() == 1
+        # Draw a second box with the mouse on empty space, then re-class it as an umbrella.
+        x0, y0 = _frame_point(page, cid, 46, 2)
+        x1, y1 = _frame_point(page, cid, 62, 14)
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2)
+        page.mouse.move(x1, y1)
+        page.mouse.up()
+        page.keyboard.press("t")  # to the class list
+        page.select_option(f"#case-{cid} select.box-class", "umbrella")
+        page.keyboard.press("Escape")  # leave the class list, back to the editor
+        assert article.locator("rect.box").count() == 3
+        page.keyboard.press("s")
+        page.wait_for_function(
+            "el => el.textContent.startsWith('saved 3 boxes')", arg=article.locator(".editor-status").element_handle()
+        )
+        page.keyboard.press("Escape")  # done editing: the queue's shortcuts work again
+        with page.expect_navigation():
+            page.keyboard.press("a")
+        assert f"case {cid} accepted" in page.text_content("#flash")
+    finally:
+        page.close()
+    with sqlite_server.reviewer_client() as reviewer:
+        saved = reviewer.get(f"/api/v1/cases/{cid}").json()
+    boxes = saved["reviewed_boxes"]
+    assert [(b["class"], b["origin"], b["detection"]) for b in boxes] == [
+        ("car", "human", 0),
+        ("stall", "human", None),
+        ("umbrella", "human", None),
+    ]
+    assert boxes[0]["box"] == [11.0, 8.0, 41.0, 30.0]
+    stall = boxes[1]["box"]
+    assert stall[2] - stall[0] > 64 * 0.2  # widened beyond the 20 % it started with
+    umbrella = boxes[2]["box"]
+    assert abs(umbrella[0] - 46) <= 1.5 and abs(umbrella[3] - 14) <= 1.5  # where the mouse drew it
+    assert (saved["boxes_by"], saved["status"]) == ("bob", "accepted")
+    assert [h["action"] for h in saved["history"]] == ["filed", "boxes", "transition"]
+    assert saved["history"][1]["actor"] == "bob"
+
+
+def test_unsaved_edits_travel_with_the_rejection(browser, sqlite_server: LiveServer) -> None:  # noqa: F811
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=951)
+    cid = case["id"]
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        _login(page, sqlite_server)
+        page.locator(f"#case-{cid} h2").click()
+        page.keyboard.press("e")
+        page.keyboard.press("Delete")  # the model's only box is wrong
+        assert page.locator(f"#case-{cid} rect.box").count() == 0
+        page.keyboard.press("Escape")
+        page.keyboard.press("r")
+        page.keyboard.press("1")  # false detection
+        page.keyboard.type("a shadow")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert f"case {cid} rejected" in page.text_content("#flash")
+    finally:
+        page.close()
+    with sqlite_server.reviewer_client() as reviewer:
+        saved = reviewer.get(f"/api/v1/cases/{cid}").json()
+    assert (saved["reject_code"], saved["reject_reason"], saved["reviewed_boxes"]) == (
+        "false_detection",
+        "a shadow",
+        [],
+    )
+    assert "1 model boxes deleted" in next(h["reason"] for h in saved["history"] if h["action"] == "boxes")
