@@ -15,9 +15,9 @@ from typing import Literal
 
 from streetwatch.datasets.hashing import sha256_bytes
 from streetwatch.datasets.progress import progress
-from streetwatch.datasets.pseudo import iou
 from streetwatch.datasets.schema import Box, Item
 from streetwatch.datasets.store import Dataset
+from streetwatch.inference.boxes import box_iou
 
 Severity = Literal["error", "warning"]
 CheckName = Literal[
@@ -136,7 +136,7 @@ def _box_issues(item: Item) -> list[Issue]:
         if cx2 - cx1 < MIN_SIDE_PX or cy2 - cy1 < MIN_SIDE_PX:
             issues.append(Issue("zero_area_box", "warning", item.id, f"{name} box {_fmt(box.xyxy)} has no area", True))
             continue
-        if any(k.cls == box.cls and iou(k.xyxy, box.xyxy) >= DUPLICATE_IOU for k in kept):
+        if any(k.cls == box.cls and box_iou(k.xyxy, box.xyxy) >= DUPLICATE_IOU for k in kept):
             issues.append(Issue("duplicate_box", "warning", item.id, f"{name} box {_fmt(box.xyxy)} repeated", True))
             continue
         kept.append(box)
@@ -199,7 +199,7 @@ def apply_fixes(dataset: Dataset, report: CheckReport) -> int:
             clipped = _clip(box.xyxy, item.width, item.height)
             if clipped[2] - clipped[0] < MIN_SIDE_PX or clipped[3] - clipped[1] < MIN_SIDE_PX:
                 continue
-            if any(k.cls == box.cls and iou(k.xyxy, clipped) >= DUPLICATE_IOU for k in kept):
+            if any(k.cls == box.cls and box_iou(k.xyxy, clipped) >= DUPLICATE_IOU for k in kept):
                 continue
             kept.append(box.model_copy(update={"xyxy": clipped}))
         item.boxes = kept

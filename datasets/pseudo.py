@@ -24,18 +24,11 @@ from streetwatch.datasets.schema import Box, Item, PseudoLabelRecord, PseudoStam
 from streetwatch.datasets.store import Dataset
 from streetwatch.datasets.teacher import taxonomy_names
 from streetwatch.errors import InputError
+from streetwatch.inference.boxes import box_iou
 from streetwatch.models.taxonomy import CLASS_NAMES
 
 # (class name, confidence, x1, y1, x2, y2) per teacher detection, taxonomy names only.
 CachedDet = tuple[str, float, float, float, float, float]
-
-
-def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def merge(item: Item, detections: Iterable[CachedDet], fill: set[str], conf: float, iou_merge: float) -> list[Box]:
@@ -47,7 +40,7 @@ def merge(item: Item, detections: Iterable[CachedDet], fill: set[str], conf: flo
         if name not in fill or score <= conf:
             continue
         xyxy = (x1, y1, x2, y2)
-        if any(h.cls == name and iou(h.xyxy, xyxy) >= iou_merge for h in human):
+        if any(h.cls == name and box_iou(h.xyxy, xyxy) >= iou_merge for h in human):
             continue
         merged.append(Box(cls=name, xyxy=xyxy, source_class=name, origin="machine", conf=round(score, 4)))
     return merged

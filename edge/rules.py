@@ -23,8 +23,8 @@ import numpy as np
 
 from streetwatch.edge.config import ParkingRule, PresenceRule, ZoneConfig
 from streetwatch.edge.events import Moment, Observation, ViolationEvent
-from streetwatch.edge.tracker import iou_matrix
 from streetwatch.edge.zones import PolygonZone
+from streetwatch.inference.boxes import iou_matrix
 from streetwatch.inference.detections import Detections
 
 Rule = ParkingRule | PresenceRule

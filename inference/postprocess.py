@@ -4,7 +4,7 @@ Two layouts come out of ultralytics exports:
   raw:     (B, 4 + nc, A)  xywh in input pixels + per-class scores; needs NMS
   end2end: (B, N, 6)       x1, y1, x2, y2, score, class; already NMS-free (yolov10/yolo26, nms=True)
 Semantics follow ultralytics `non_max_suppression` (best class only, strict `>` thresholds,
-class offset of 7680 px, at most 30000 boxes into NMS, at most `max_det` out).
+per-class NMS from `boxes.py`, at most 30000 boxes into NMS, at most `max_det` out).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-MAX_WH = 7680  # per-class coordinate offset: boxes of different classes never overlap
+from streetwatch.inference.boxes import batched_nms
+
 MAX_NMS = 30000
 
 
@@ -29,24 +30,6 @@ class RawBoxes:
     @classmethod
     def empty(cls) -> RawBoxes:
         return cls(np.empty((0, 4), np.float32), np.empty((0,), np.float32), np.empty((0,), np.int64))
-
-
-def nms(xyxy: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], iou_threshold: float) -> npt.NDArray[np.int64]:
-    """Greedy NMS. Returns indices of kept boxes, highest score first (as torchvision.ops.nms)."""
-    x1, y1, x2, y2 = xyxy[:, 0], xyxy[:, 1], xyxy[:, 2], xyxy[:, 3]
-    areas = (x2 - x1) * (y2 - y1)
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
-        inter = w * h
-        iou = inter / (areas[i] + areas[rest] - inter + 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.asarray(keep, dtype=np.int64)
 
 
 def decode_raw(
@@ -81,8 +64,7 @@ def decode_raw(
         candidates, cls, conf = candidates[top], cls[top], conf[top]
     cx, cy, w, h = pred[0, candidates], pred[1, candidates], pred[2, candidates], pred[3, candidates]
     xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float32)
-    offset = (cls * MAX_WH).astype(np.float32)[:, None]
-    kept = nms(xyxy + offset, conf, iou)[:max_det]
+    kept = batched_nms(xyxy, conf, cls, iou)[:max_det]
     return RawBoxes(xyxy[kept], conf[kept].astype(np.float32), cls[kept].astype(np.int64))
 
 

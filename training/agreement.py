@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from streetwatch.errors import InputError
-from streetwatch.training.matching import box_iou, match_predictions
+from streetwatch.inference.boxes import ULTRALYTICS_EPS, greedy_match, iou_matrix
 
 MATCH_IOU = np.asarray([0.5])
 
@@ -67,8 +67,8 @@ def agreement(
             s_mask, t_mask = s.class_id == s_ids[k], t.class_id == t_ids[k]
             order = np.argsort(-s.confidence[s_mask], kind="stable")
             s_xyxy, t_xyxy = s.xyxy[s_mask][order], t.xyxy[t_mask]
-            same = np.zeros(len(s_xyxy), dtype=np.int64)
-            correct = match_predictions(same, np.zeros(len(t_xyxy), np.int64), box_iou(t_xyxy, s_xyxy), MATCH_IOU)
+            iou = iou_matrix(t_xyxy.astype(np.float64), s_xyxy.astype(np.float64), ULTRALYTICS_EPS)  # (M, N)
+            correct = greedy_match(iou, MATCH_IOU)
             counts[k] += (len(t_xyxy), len(s_xyxy), int(correct[:, 0].sum()))
     return [ClassAgreement(name, int(r), int(m), int(x)) for name, (r, m, x) in zip(shared, counts, strict=True)]
 

@@ -3,7 +3,7 @@
 Per class: precision, recall (at the max-F1 confidence, as ultralytics reports them, and at the
 operating threshold), mAP50, mAP50-95; a confusion matrix and PR curves as PNG; the false-alarm
 rate on negative images (no labels) at the operating threshold. AP is computed with ultralytics'
-`ap_per_class` on our detections, with the validator's matching policy (`matching.py`) and its
+`ap_per_class` on our detections, with the validator's matching policy (`inference/boxes.py`) and its
 defaults (conf 0.001, NMS IoU 0.7, max 300 boxes), so the numbers agree with `yolo val`.
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.errors import InputError
+from streetwatch.inference.boxes import IOU_THRESHOLDS, ULTRALYTICS_EPS, greedy_match, iou_matrix, same_class
 from streetwatch.training.data_files import DataSpec, load_data_spec, read_labels
-from streetwatch.training.matching import IOU_THRESHOLDS, box_iou, match_predictions
 
 VAL_CONF = 0.001  # ultralytics' validation threshold: AP needs the whole PR curve
 VAL_IOU = 0.7
@@ -144,7 +144,8 @@ def evaluate(
         det = detector.detect(frame)
         order = np.argsort(-det.confidence, kind="stable")
         pred_xyxy, pred_conf, pred_cls = det.xyxy[order], det.confidence[order], det.class_id[order]
-        tps.append(match_predictions(pred_cls, true_cls, box_iou(true_xyxy, pred_xyxy)))
+        iou = iou_matrix(true_xyxy.astype(np.float64), pred_xyxy.astype(np.float64), ULTRALYTICS_EPS)  # (M, N)
+        tps.append(greedy_match(same_class(iou, true_cls, pred_cls), IOU_THRESHOLDS))
         confs.append(pred_conf)
         pred_classes.append(pred_cls)
         target_classes.append(true_cls)

@@ -47,22 +47,11 @@ def register_torchvision_nms() -> bool:
     lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
 
     def _nms_cpu(dets: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
-        if dets.numel() == 0:
-            return torch.empty((0,), dtype=torch.int64, device=dets.device)
-        x1, y1, x2, y2 = dets.unbind(1)
-        areas = (x2 - x1) * (y2 - y1)
-        order = scores.argsort(descending=True)
-        keep = []
-        while order.numel():
-            i = order[0]
-            keep.append(i)
-            rest = order[1:]
-            w = (torch.minimum(x2[i], x2[rest]) - torch.maximum(x1[i], x1[rest])).clamp(min=0)
-            h = (torch.minimum(y2[i], y2[rest]) - torch.maximum(y1[i], y1[rest])).clamp(min=0)
-            inter = w * h
-            iou = inter / (areas[i] + areas[rest] - inter)
-            order = rest[iou <= iou_threshold]
-        return torch.stack(keep).to(torch.int64)
+        # The engine's own NMS (same greedy torchvision semantics), so training and the edge agree.
+        from streetwatch.inference.boxes import nms
+
+        kept = nms(dets.detach().cpu().numpy(), scores.detach().cpu().numpy(), iou_threshold)
+        return torch.from_numpy(kept).to(device=dets.device, dtype=torch.int64)
 
     lib.impl("nms", _nms_cpu, "CPU")
     # Keep the library object alive for the life of the process.

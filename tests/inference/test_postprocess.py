@@ -1,6 +1,7 @@
 import numpy as np
 
-from streetwatch.inference.postprocess import decode_end2end, decode_raw, nms
+from streetwatch.inference.boxes import nms
+from streetwatch.inference.postprocess import decode_end2end, decode_raw
 
 
 def test_nms_suppresses_overlaps_keeps_disjoint() -> None:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from teacher_support import yolox_onnx as _yolox_onnx
 
+from streetwatch.inference.boxes import iou_matrix
 from streetwatch.inference.postprocess import RawBoxes
-from streetwatch.training.teacher.parity import box_iou, detection_agreement, match_count, raw_diff
+from streetwatch.training.teacher.parity import detection_agreement, match_count, raw_diff
 
 REPO = Path(__file__).resolve().parents[2]
 RELEASE = REPO / "models" / "releases" / "coco-teacher"
@@ -42,7 +43,7 @@ def test_agreement_and_diff_figures() -> None:
     b = [_boxes([(0, 0, 0, 10, 10)])]
     agreement = detection_agreement(a, b, 0.9, 0.25)
     assert (agreement.precision, agreement.recall) == (0.5, 1.0)
-    assert box_iou(a[0].xyxy, b[0].xyxy)[:, 0].tolist() == pytest.approx([1.0, 0.0])
+    assert iou_matrix(a[0].xyxy, b[0].xyxy)[:, 0].tolist() == pytest.approx([1.0, 0.0])
     x = np.ones((84, 10), np.float32)
     y = x.copy()
     y[0, 3] += 2.0
@@ -53,7 +54,7 @@ def test_agreement_and_diff_figures() -> None:
 
 
 def test_release_manifest_matches_its_files() -> None:
-    from streetwatch.inference.model_file import sha256_file
+    from streetwatch.files import sha256_file
     from streetwatch.models.registry import load_release
 
     release = load_release(RELEASE)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from streetwatch.inference.boxes import greedy_match, iou_matrix, same_class
 from streetwatch.inference.postprocess import RawBoxes, decode_raw
 
 RawOutput = npt.NDArray[np.float32]  # (84, A): xywh in input pixels + 80 class scores
@@ -59,34 +60,11 @@ def decode(raw: RawOutput, conf: float, iou: float = 0.7, max_det: int = 300) ->
     return decode_raw(raw, thresholds, iou, max_det, None)
 
 
-def box_iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    """(N, 4) x (M, 4) xyxy -> (N, M) IoU."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
-
-
 def match_count(a: RawBoxes, b: RawBoxes, iou: float) -> int:
-    """Greedy one-to-one matching by IoU within each class (a's boxes in confidence order)."""
-    matched = 0
-    for cls in np.intersect1d(a.class_id, b.class_id):
-        ia = np.flatnonzero(a.class_id == cls)
-        ia = ia[np.argsort(-a.confidence[ia])]
-        ib = np.flatnonzero(b.class_id == cls)
-        ious = box_iou(a.xyxy[ia], b.xyxy[ib])
-        taken = np.zeros(len(ib), dtype=bool)
-        for row in ious:
-            row = np.where(taken, -1.0, row)
-            j = int(np.argmax(row))
-            if row[j] > iou:
-                taken[j] = True
-                matched += 1
-    return matched
+    """Greedy one-to-one matching by IoU (> iou) within each class, a's boxes in confidence order."""
+    order = np.argsort(-a.confidence, kind="stable")
+    overlaps = same_class(iou_matrix(b.xyxy, a.xyxy[order]), b.class_id, a.class_id[order])  # (M, N)
+    return int(greedy_match(overlaps, np.asarray([iou]), strict=True).sum())
 
 
 def detection_agreement(a: list[RawBoxes], b: list[RawBoxes], iou: float, conf: float) -> DetectionAgreement:

@@ -17,11 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.errors import ModelError
-from streetwatch.inference.postprocess import RawBoxes, nms
+from streetwatch.inference.boxes import batched_nms
+from streetwatch.inference.postprocess import RawBoxes
 from streetwatch.training.teacher.parity import DetectionAgreement, detection_agreement
 
 STRIDES = (8, 16, 32)
-MAX_WH = 7680.0
 # COCO-80 ids of the classes the product relies on from COCO detectors (vehicles and persons).
 STREET_CLASSES: dict[int, str] = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
 VEHICLE_GROUP = (2, 5, 7)  # car / bus / truck: COCO detectors trade these labels on vans and lorries
@@ -66,7 +66,7 @@ class YoloxNano:
         xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], axis=1) / r
         xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
         xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
-        kept = nms((xyxy + cls[:, None] * MAX_WH).astype(np.float32), best.astype(np.float32), iou)
+        kept = batched_nms(xyxy.astype(np.float32), best.astype(np.float32), cls, iou)
         return RawBoxes(xyxy[kept].astype(np.float32), best[kept].astype(np.float32), cls[kept].astype(np.int64))
 
 
