@@ -36,7 +36,8 @@ def register(benches: argparse._SubParsersAction) -> None:
 def _frames(images: Path | None, count: int = 8) -> list[np.ndarray]:
     import cv2
 
-    from streetwatch.inference.media import list_images, read_image
+    from streetwatch.files import list_images
+    from streetwatch.inference.media import read_image
 
     paths = list_images(images)[:count] if images else []
     if paths:

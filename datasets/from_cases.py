@@ -35,9 +35,9 @@ from streetwatch.datasets.case_export import (
     CaseExportManifest,
     ExportedCase,
 )
-from streetwatch.datasets.hashing import sha256_path
 from streetwatch.datasets.progress import progress
 from streetwatch.errors import InputError
+from streetwatch.files import sha256_file
 from streetwatch.models.taxonomy import CLASS_NAMES
 from streetwatch.verdicts import RejectReason, ReviewedBox
 
@@ -131,7 +131,7 @@ def cases_to_source(export_dir: Path, out: Path) -> FromCasesResult:
         source_image = export_dir / case.image
         if not source_image.is_file():
             raise InputError(f"case {case.case_id}: image {case.image} missing from {export_dir}")
-        if sha256_path(source_image) != case.image_sha256:
+        if sha256_file(source_image) != case.image_sha256:
             raise InputError(f"case {case.case_id}: {case.image} does not match its image_sha256")
         verdict = labels_of(case)
         if isinstance(verdict, str):

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from streetwatch.datasets.hashing import sha256_path
 from streetwatch.datasets.importers.coco import read_coco
 from streetwatch.datasets.importers.raw import RawImage, RawSource
 from streetwatch.datasets.importers.voc import read_voc
@@ -20,6 +19,7 @@ from streetwatch.datasets.progress import progress
 from streetwatch.datasets.schema import Box, Item, SourceFormat, SourceRecord
 from streetwatch.datasets.store import Dataset
 from streetwatch.errors import InputError
+from streetwatch.files import sha256_file
 from streetwatch.models.taxonomy import CLASS_NAMES
 
 FormatChoice = Literal["auto", "yolo", "coco", "voc"]
@@ -134,7 +134,7 @@ def to_item(source: str, raw: RawImage, mapping: ClassMapping, group: str) -> It
         id=f"{source}/{raw.rel_stem}",
         source=source,
         image=str(raw.path.resolve()),
-        sha256=sha256_path(raw.path),
+        sha256=sha256_file(raw.path),
         width=raw.width,
         height=raw.height,
         group=group,

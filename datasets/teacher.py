@@ -1,7 +1,7 @@
 """Find the teacher model and translate its class names into taxonomy names.
 
 A teacher is any ultralytics-layout ONNX detector whose metadata names are COCO-style names;
-`dining table` and `dining_table` both match the taxonomy's `dining_table`.
+`dining table` and `dining_table` both match the taxonomy's `dining_table` (`normalise_class_name`).
 """
 
 from __future__ import annotations
@@ -9,16 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from streetwatch.errors import ModelError
-from streetwatch.models.taxonomy import CLASS_NAMES
-
-
-def normalise_name(name: str) -> str:
-    return name.strip().lower().replace(" ", "_").replace("-", "_")
+from streetwatch.models.taxonomy import taxonomy_class
 
 
 def taxonomy_names(model_names: tuple[str, ...]) -> dict[int, str]:
     """Model class index -> taxonomy name, for the model classes the taxonomy has."""
-    return {i: normalise_name(n) for i, n in enumerate(model_names) if normalise_name(n) in CLASS_NAMES}
+    return {i: t for i, n in enumerate(model_names) if (t := taxonomy_class(n)) is not None}
 
 
 def resolve_model(spec: str | Path) -> tuple[Path, str | None]:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.contract import ModelRef
+from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.camera_rules import CameraRules
 from streetwatch.edge.config import CameraConfig, EdgeConfig, ModelConfig, is_file_source
 from streetwatch.edge.events import Observation
@@ -29,7 +30,7 @@ from streetwatch.edge.evidence import PRIVACY_FILTERS, EvidenceBuilder
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.metrics import EdgeMetrics
 from streetwatch.edge.outbox import Outbox
-from streetwatch.edge.sender import Backoff, Sender
+from streetwatch.edge.sender import Sender
 from streetwatch.edge.sources import SampledFrame
 from streetwatch.edge.worker import CameraWorker
 from streetwatch.inference.detections import Detections

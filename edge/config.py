@@ -453,7 +453,7 @@ class EdgeConfig(_Model):
                     raise ValueError(
                         f"cameras[{ci}].zones[{zi}].rule.{field}: {first['msg']} (overrides rules.{zone.violation})"
                     ) from None
-        if self.stop_when_sources_end and not any(_is_file_source(c) and not c.loop for c in self.cameras):
+        if self.stop_when_sources_end and not any(is_file_source(c) and not c.loop for c in self.cameras):
             raise ValueError("stop_when_sources_end: needs at least one non-looping file source")
         return self
 
@@ -469,14 +469,26 @@ class EdgeConfig(_Model):
         return type(base).model_validate({**base.model_dump(), **zone.rule})
 
 
-def _is_file_source(camera: CameraConfig) -> bool:
+def source_kind(camera: CameraConfig) -> str:
+    """The camera's `kind`, or for `auto` what its source string says (file, rtsp, http_*, usb)."""
     if camera.kind != "auto":
-        return camera.kind == "file"
-    return "://" not in camera.source and not camera.source.startswith("usb:")
+        return camera.kind
+    src = camera.source.lower()
+    if src.startswith("usb:"):
+        return "usb"
+    if src.startswith(("rtsp://", "rtsps://")):
+        return "rtsp"
+    if src.startswith(("http://", "https://")):
+        path = src.split("?", 1)[0]
+        return "http_snapshot" if path.endswith((".jpg", ".jpeg")) or "snapshot" in path else "http_stream"
+    if "://" in src:  # tcp://, udp://, srt://: whatever FFmpeg reads
+        return "http_stream"
+    return "file"
 
 
 def is_file_source(camera: CameraConfig) -> bool:
-    return _is_file_source(camera)
+    """A video file (it ends; `loop` and `realtime` apply), as opposed to a live camera."""
+    return source_kind(camera) == "file"
 
 
 # -- loading ---------------------------------------------------------------------------------------

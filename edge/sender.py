@@ -17,27 +17,16 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 
 from streetwatch.contract import API_PREFIX, IDEMPOTENCY_HEADER
+from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.outbox import Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({401, 403, 408, 425, 429})
-
-
-@dataclass(frozen=True)
-class Backoff:
-    initial_s: float = 2.0
-    max_s: float = 300.0
-    jitter: float = 0.2
-
-    def delay(self, attempts: int, rng: random.Random) -> float:
-        base = min(self.max_s, self.initial_s * 2 ** max(attempts - 1, 0))
-        return max(0.0, base * (1 + rng.uniform(-self.jitter, self.jitter)))
 
 
 class Sender:

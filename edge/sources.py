@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from streetwatch.edge.config import CameraConfig
+from streetwatch.edge.config import CameraConfig, source_kind
 from streetwatch.edge.sampling import sample_fps_of
 from streetwatch.redact import mask_secrets, mask_url
 
@@ -74,22 +74,6 @@ class Sampler:
             self.next_due = base + self.interval
             return True
         return False
-
-
-def source_kind(camera: CameraConfig) -> str:
-    if camera.kind != "auto":
-        return camera.kind
-    src = camera.source.lower()
-    if src.startswith("usb:"):
-        return "usb"
-    if src.startswith(("rtsp://", "rtsps://")):
-        return "rtsp"
-    if src.startswith(("http://", "https://")):
-        path = src.split("?", 1)[0]
-        return "http_snapshot" if path.endswith((".jpg", ".jpeg")) or "snapshot" in path else "http_stream"
-    if "://" in src:  # tcp://, udp://, srt://: whatever FFmpeg reads
-        return "http_stream"
-    return "file"
 
 
 class FrameSource(ABC):

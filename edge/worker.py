@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.config import CameraConfig, ReconnectConfig
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.sources import SampledFrame, SourceError, open_source
@@ -56,6 +57,7 @@ class CameraWorker:
         self.state = CameraState(camera.id)
         self.stop = threading.Event()
         self._rng = rng or random.Random()
+        self._backoff = Backoff(reconnect.initial_s, reconnect.max_s, reconnect.jitter)
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera.id}", daemon=True)
 
     def start(self) -> None:
@@ -63,11 +65,6 @@ class CameraWorker:
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
-
-    def backoff(self, failures: int) -> float:
-        cfg = self.reconnect
-        base = min(cfg.max_s, cfg.initial_s * 2 ** max(failures - 1, 0))
-        return base * (1 + self._rng.uniform(-cfg.jitter, cfg.jitter))
 
     def _run(self) -> None:
         failures = 0
@@ -101,7 +98,7 @@ class CameraWorker:
             failures += 1
             self.state.reconnects += 1
             self.on_reconnect(self.camera.id)
-            delay = self.backoff(failures)
+            delay = self._backoff.delay(failures, self._rng)
             log.warning("camera %s: %s; reconnecting in %.1f s", self.camera.id, self.state.last_error, delay)
             self.stop.wait(delay)
 

@@ -46,9 +46,10 @@ def _default_model() -> Path:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from streetwatch.files import list_images
     from streetwatch.inference.detector import Detector
     from streetwatch.inference.draw import draw_detections
-    from streetwatch.inference.media import VideoReader, kind_of, list_images, read_image
+    from streetwatch.inference.media import VideoReader, kind_of, read_image
 
     kind = kind_of(args.source)
     detector = Detector(

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.errors import InputError
+from streetwatch.files import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".ts"})
 
 
@@ -47,10 +47,6 @@ def kind_of(path: Path) -> str:
         f"{path}: unsupported input; expected an image ({', '.join(sorted(IMAGE_SUFFIXES))}), "
         f"a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a directory"
     )
-
-
-def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 class VideoReader:

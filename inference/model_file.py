@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,16 +12,9 @@ import numpy as np
 import onnxruntime as ort
 
 from streetwatch.errors import ModelError
+from streetwatch.files import sha256_file
 
 Layout = Literal["raw", "end2end"]
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

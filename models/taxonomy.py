@@ -8,6 +8,7 @@ every v1 class keeps its id). A release's own class list is what it was trained 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 TAXONOMY_VERSION = "v2"
@@ -72,3 +73,22 @@ def class_id(name: str) -> int:
         return CLASS_NAMES.index(name)
     except ValueError:
         raise ValueError(f"unknown class {name!r}; taxonomy {TAXONOMY_VERSION} has {', '.join(CLASS_NAMES)}") from None
+
+
+def normalise_class_name(name: str) -> str:
+    """The taxonomy's spelling of a class name: 'Dining Table', 'dining-table', ' dining_table ' -> 'dining_table'.
+
+    The one rule for every model's names (COCO spells `dining table`); compare names only after it.
+    """
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def taxonomy_class(name: str) -> str | None:
+    """The taxonomy class a model's class name stands for, or None when the taxonomy has no such class."""
+    normalised = normalise_class_name(name)
+    return normalised if normalised in CLASS_NAMES else None
+
+
+def in_taxonomy_spelling(names: Iterable[str]) -> tuple[str, ...]:
+    """Names of taxonomy classes respelled as the taxonomy spells them; any other name unchanged."""
+    return tuple(taxonomy_class(n) or n for n in names)

@@ -15,8 +15,8 @@ import numpy.typing as npt
 import yaml
 
 from streetwatch.errors import InputError
+from streetwatch.files import list_images, sha256_file
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 SPLITS = ("train", "val", "test")
 
 
@@ -73,7 +73,7 @@ def _split_images(root: Path, entry: str | list[str]) -> tuple[Path, ...]:
     for item in entries:
         path = Path(item) if Path(item).is_absolute() else root / item
         if path.is_dir():
-            images += [p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+            images += list_images(path)
         elif path.is_file() and path.suffix == ".txt":
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
@@ -127,10 +127,6 @@ class DataSummary:
         }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def summarise(spec: DataSpec) -> DataSummary:
     digest = hashlib.sha256("\n".join(spec.names).encode())
     images: dict[str, int] = {}
@@ -140,7 +136,7 @@ def summarise(spec: DataSpec) -> DataSummary:
         n_boxes = 0
         for image in files:
             rel = image.relative_to(spec.root) if image.is_relative_to(spec.root) else image
-            digest.update(f"{split}:{rel}:{_sha256(image)}".encode())
+            digest.update(f"{split}:{rel}:{sha256_file(image)}".encode())
             label = label_path(image)
             if label.is_file():
                 digest.update(label.read_bytes())
@@ -154,7 +150,7 @@ def summarise(spec: DataSpec) -> DataSummary:
         data_yaml=str(spec.yaml_path),
         sha256=digest.hexdigest(),
         manifest_file=manifest.name if manifest else None,
-        manifest_sha256=_sha256(manifest) if manifest else None,
+        manifest_sha256=sha256_file(manifest) if manifest else None,
         names=spec.names,
         images=images,
         boxes=boxes,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streetwatch.inference.model_file import sha256_file
+from streetwatch.files import sha256_file
 from streetwatch.models.taxonomy import TAXONOMY_VERSION
 from streetwatch.training.evaluate import EvalReport
 from streetwatch.training.licences import BASE_ATTRIBUTION, DATA_ATTRIBUTIONS, MODEL_LICENCE

@@ -8,7 +8,6 @@ versions, so a run can be repeated and a release can say what it was trained on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from streetwatch.errors import InputError
+from streetwatch.files import sha256_file
+from streetwatch.models.taxonomy import in_taxonomy_spelling
 from streetwatch.training.config import TrainConfig
 from streetwatch.training.data_files import load_data_spec, summarise
 from streetwatch.training.progress import EpochReporter
@@ -24,10 +25,6 @@ from streetwatch.training.recipes import build_recipe, describe_recipe
 from streetwatch.training.ultralytics_env import prepare_ultralytics, yolo
 
 RUN_RECORD = "streetwatch-run.json"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -51,7 +48,7 @@ def _now() -> str:
 
 
 def normalised_base(base: Path, workdir: Path) -> Path:
-    """The base checkpoint with class names in taxonomy spelling ('dining table' -> 'dining_table').
+    """The base checkpoint with its taxonomy classes in taxonomy spelling ('dining table' -> 'dining_table').
 
     ultralytics transfers every layer whose shape matches and remaps the class layer's rows by class
     name when the class count differs, so a COCO checkpoint starts with its person/vehicle/umbrella/
@@ -59,7 +56,7 @@ def normalised_base(base: Path, workdir: Path) -> Path:
     """
     model = yolo(base)
     names = dict(model.model.names)
-    fixed = {k: str(v).strip().replace(" ", "_") for k, v in names.items()}
+    fixed = dict(zip(names, in_taxonomy_spelling(str(v) for v in names.values()), strict=True))
     if fixed == names:
         return base
     model.model.names = fixed
@@ -84,7 +81,7 @@ def run_training(
         "data": summary.as_dict(),
         "base": {
             "path": config.base,
-            "sha256": _sha256(base_path) if base_path.is_file() else None,
+            "sha256": sha256_file(base_path) if base_path.is_file() else None,
         },
         "versions": _versions(),
         "command": sys.argv,

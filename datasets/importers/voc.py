@@ -9,10 +9,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from streetwatch.datasets.hashing import image_size, list_images
+from streetwatch.datasets.hashing import image_size
 from streetwatch.datasets.importers.raw import RawBox, RawImage, RawSource
 from streetwatch.datasets.progress import progress
 from streetwatch.errors import InputError
+from streetwatch.files import list_images
 
 
 def _parse_xml(path: Path, raw: RawImage) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from streetwatch.datasets.hashing import image_size, list_images
+from streetwatch.datasets.hashing import image_size
 from streetwatch.datasets.importers.raw import RawBox, RawImage, RawSource
 from streetwatch.datasets.progress import progress
 from streetwatch.errors import InputError
+from streetwatch.files import list_images
 
 
 def read_names(data_yaml: Path) -> list[str]:

@@ -18,8 +18,9 @@ from fault_proxy import FaultProxy
 from live_cases import CaseService
 
 from streetwatch.contract import CaseReport
+from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.outbox import Outbox
-from streetwatch.edge.sender import Backoff, Sender
+from streetwatch.edge.sender import Sender
 
 FAST = Backoff(initial_s=0.05, max_s=0.2, jitter=0.1)
 

@@ -12,9 +12,9 @@ import pytest
 from edge_builders import config_dict, free_port
 from videos import bus_parks_video, street_scene, write_video
 
-from streetwatch.edge.config import CameraConfig, HealthConfig, ReconnectConfig
+from streetwatch.edge.config import CameraConfig, HealthConfig, ReconnectConfig, is_file_source, source_kind
 from streetwatch.edge.health import HealthMonitor
-from streetwatch.edge.sources import PyAvSource, Sampler, source_kind
+from streetwatch.edge.sources import PyAvSource, Sampler
 from streetwatch.edge.worker import CameraWorker
 
 
@@ -73,11 +73,13 @@ def test_b_frames_are_sampled_at_the_asked_rate(tmp_path: Path, realtime: bool) 
         ("http://cam/live.ts", "http_stream"),
         ("tcp://127.0.0.1:9000", "http_stream"),
         ("usb:0", "usb"),
+        ("USB:1", "usb"),  # was a "file" to the config checks and the agent, "usb" to the source opener
         ("videos/a.mp4", "file"),
     ],
 )
 def test_source_kind_from_url(source: str, kind: str) -> None:
     assert source_kind(camera(source)) == kind
+    assert is_file_source(camera(source)) == (kind == "file")  # one rule for both questions
 
 
 def test_sampler_keeps_the_grid_without_backlog() -> None:

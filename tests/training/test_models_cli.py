@@ -83,7 +83,7 @@ def test_registry_files_and_errors(releases: Path) -> None:
 def test_the_shipped_default_is_a_taxonomy_release_whose_file_matches_its_manifest() -> None:
     """`detect`, the edge examples and the demo run the default release: it must be a street model with
     every taxonomy class, and its ONNX file must be the one the manifest's sha256 names."""
-    from streetwatch.inference.model_file import sha256_file
+    from streetwatch.files import sha256_file
     from streetwatch.models.taxonomy import CLASS_NAMES
 
     release = default_release()

@@ -10,9 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.errors import InputError
+from streetwatch.files import list_images
 from streetwatch.inference.letterbox import LetterboxGeometry, letterbox_into
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def shared_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -30,7 +29,7 @@ def street_images(shared: Path, limit: int | None = None, *, stride: int = 1) ->
     folder = shared / "garbage-cn" / "images"
     if not folder.is_dir():
         raise InputError(f"street images not found: expected a folder {folder}")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[::stride]
+    paths = list_images(folder)[::stride]
     return paths[:limit] if limit is not None else paths
 
 

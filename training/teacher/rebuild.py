@@ -24,7 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.errors import ModelError
-from streetwatch.inference.model_file import sha256_file
+from streetwatch.files import sha256_file
+from streetwatch.models.taxonomy import in_taxonomy_spelling
 from streetwatch.training.teacher.conv_match import match_convs, tflite_convs, torch_convs
 from streetwatch.training.teacher.tflite_graph import TfliteGraph, read_tflite
 from streetwatch.training.teacher.tflite_meta import ExportMetadata, read_export_metadata
@@ -32,8 +33,6 @@ from streetwatch.training.teacher.tflite_meta import ExportMetadata, read_export
 log = logging.getLogger(__name__)
 
 MODEL_YAML = "yolov8n.yaml"  # bundled with ultralytics, resolved locally (no download)
-# The taxonomy spells COCO's "dining table" with an underscore; every other shared name already matches.
-RENAMES = {"dining table": "dining_table"}
 
 
 @dataclass
@@ -51,7 +50,8 @@ class RebuildReport:
 
 
 def taxonomy_names(names: tuple[str, ...]) -> dict[int, str]:
-    return {i: RENAMES.get(n, n) for i, n in enumerate(names)}
+    """COCO's names with the taxonomy's spelling of its classes ("dining table" -> "dining_table")."""
+    return dict(enumerate(in_taxonomy_spelling(names)))
 
 
 def build_model(graph: TfliteGraph, meta: ExportMetadata) -> tuple[Any, list[tuple[int, str]]]:

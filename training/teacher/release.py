@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from streetwatch.errors import ModelError
-from streetwatch.inference.model_file import sha256_file
+from streetwatch.files import sha256_file
 from streetwatch.training.teacher import images as img
 from streetwatch.training.teacher.model_card import render_model_card
 from streetwatch.training.teacher.parity import DetectionAgreement, RawDiff
