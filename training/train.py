@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from streetwatch.errors import InputError
 from streetwatch.files import sha256_file
-from streetwatch.models.taxonomy import in_taxonomy_spelling
+from streetwatch.models.taxonomy import normalise_class_name
 from streetwatch.training.config import TrainConfig
 from streetwatch.training.data_files import load_data_spec, summarise
 from streetwatch.training.progress import EpochReporter
@@ -48,7 +48,7 @@ def _now() -> str:
 
 
 def normalised_base(base: Path, workdir: Path) -> Path:
-    """The base checkpoint with its taxonomy classes in taxonomy spelling ('dining table' -> 'dining_table').
+    """The base checkpoint with every class name in taxonomy spelling ('dining table' -> 'dining_table').
 
     ultralytics transfers every layer whose shape matches and remaps the class layer's rows by class
     name when the class count differs, so a COCO checkpoint starts with its person/vehicle/umbrella/
@@ -56,7 +56,7 @@ def normalised_base(base: Path, workdir: Path) -> Path:
     """
     model = yolo(base)
     names = dict(model.model.names)
-    fixed = dict(zip(names, in_taxonomy_spelling(str(v) for v in names.values()), strict=True))
+    fixed = {k: normalise_class_name(str(v)) for k, v in names.items()}
     if fixed == names:
         return base
     model.model.names = fixed
