@@ -15,7 +15,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from streetwatch.datasets.check import apply_fixes, run_checks
+from streetwatch.datasets.classes import ClassChoice, ClassPolicy, choose_classes
 from streetwatch.datasets.dedupe import dedupe
 from streetwatch.datasets.export import ExportManifest, export_dataset
 from streetwatch.datasets.importing import SourceSpec, import_source
@@ -36,10 +39,25 @@ class BuildResult:
     manifest: ExportManifest
     out: Path
     check_errors: int
+    classes: ClassChoice
 
 
-def build(recipe_path: Path, out: Path, *, data_root: Path | None = None, threads: int | None = None) -> BuildResult:
+def build(
+    recipe_path: Path,
+    out: Path,
+    *,
+    data_root: Path | None = None,
+    threads: int | None = None,
+    allow_small: tuple[str, ...] = (),
+) -> BuildResult:
+    """`allow_small`: classes to train even below the recipe's minimum count (added to its own list)."""
     recipe = load_recipe(recipe_path)
+    try:  # validated again: the added names must be taxonomy classes
+        policy = ClassPolicy.model_validate(
+            {**recipe.classes.model_dump(), "allow_below_min": sorted({*recipe.classes.allow_below_min, *allow_small})}
+        )
+    except ValidationError as exc:
+        raise InputError(f"--allow-small-class: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     base = repo_root_for(recipe_path)
     root = resolve_data_root(recipe, base, data_root)
     work, stats_dir = out / "dataset", out / "stats"
@@ -93,9 +111,15 @@ def build(recipe_path: Path, out: Path, *, data_root: Path | None = None, thread
     log.info("split: %s", result_s)
     save(work, dataset)
 
-    manifest = export_dataset(dataset, out, name=recipe.name)
+    choice = choose_classes(dataset.active(), policy)
+    (stats_dir / "classes.md").write_text(
+        f"# Classes trained (train-split boxes, minimum {policy.min_instances})\n\n" + choice.table(), encoding="utf-8"
+    )
+    for cls, why in choice.left_out.items():
+        log.info("class %s not trained: %s", cls, why)
+    manifest = export_dataset(dataset, out, name=recipe.name, classes=choice.trained, left_out_classes=choice.left_out)
     shutil.copyfile(recipe_path, out / "recipe.yaml")
     stats = compute_stats(dataset)
     plots = write_plots(stats, stats_dir)
     (stats_dir / "stats.md").write_text(to_markdown(stats, dataset, plots), encoding="utf-8")
-    return BuildResult(manifest=manifest, out=out, check_errors=len(report.errors))
+    return BuildResult(manifest=manifest, out=out, check_errors=len(report.errors), classes=choice)

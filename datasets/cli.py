@@ -84,6 +84,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="e.g. data/v1")
     p.add_argument("--data-root", type=Path, default=None, help="where the recipe's sources live (default: recipe)")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads for the teacher")
+    p.add_argument(
+        "--allow-small-class",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="train this class even below the recipe's classes.min_instances (repeatable)",
+    )
     p.set_defaults(func=_build)
 
 
@@ -213,9 +220,12 @@ def _from_cases(args: argparse.Namespace) -> int:
 
     _progress(args)
     result = cases_to_source(args.export, args.out)
+    ruled_out = ", ".join(f"{c} on {n}" for c, n in result.negative_classes.items()) or "none"
+    left_out = ", ".join(f"{n} {why}" for why, n in result.left_out.items()) or "none"
     print(
-        f"{result.accepted} accepted ({result.boxes} boxes), {result.rejected} rejected (hard negatives)"
-        f" -> {args.out}\n"
+        f"{result.accepted} accepted, {result.rejected} rejected kept: {result.boxes} boxes "
+        f"({result.human_boxes} human, {result.machine_boxes} machine); classes ruled out: {ruled_out}; "
+        f"left out: {left_out} -> {args.out}\n"
         f"next: streetwatch data import {args.out} --to DATASET --name cases --mapping {args.out / MAPPING_FILE}"
     )
     return 0
@@ -225,10 +235,13 @@ def _build(args: argparse.Namespace) -> int:
     from streetwatch.datasets.build import build
 
     _progress(args)
-    result = build(args.recipe, args.out, data_root=args.data_root, threads=args.threads)
+    result = build(
+        args.recipe, args.out, data_root=args.data_root, threads=args.threads, allow_small=tuple(args.allow_small_class)
+    )
     images = sum(c.images for c in result.manifest.counts.values())
+    print(result.classes.table(), end="")
     print(
-        f"{result.manifest.name}: {images} images -> {args.out / 'data.yaml'}\n"
+        f"{result.manifest.name}: {images} images, {len(result.classes.trained)} classes -> {args.out / 'data.yaml'}\n"
         f"content sha256 {result.manifest.content_sha256}; stats in {args.out / 'stats' / 'stats.md'}"
     )
     return 0

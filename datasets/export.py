@@ -1,8 +1,8 @@
 """Export an ultralytics-ready training set, with a manifest that names exactly what is in it.
 
     OUT/images/{train,val,test}/<source>__<name>.jpg
-    OUT/labels/{train,val,test}/<source>__<name>.txt   (taxonomy ids; empty file = negative)
-    OUT/data.yaml            absolute `path:`, train/val/test, names (taxonomy order)
+    OUT/labels/{train,val,test}/<source>__<name>.txt   (ids into `names`; empty file = negative)
+    OUT/data.yaml            absolute `path:`, train/val/test, names (the trained classes, taxonomy order)
     OUT/files.sha256         `sha256  relative/path` per image and label (`sha256sum -c` checks it)
     OUT/machine_labels.jsonl which label lines are machine-made, with teacher confidence
     OUT/manifest.json        sources, class map, steps, counts, and `content_sha256`
@@ -69,6 +69,7 @@ class ExportManifest(BaseModel):
     split: SplitRecord | None
     counts: dict[str, SplitCounts]
     images_by_source: dict[str, dict[str, int]]
+    left_out_classes: dict[str, str] = {}  # taxonomy classes not trained, and why (datasets/classes.py)
 
 
 def export_name(item: Item) -> str:
@@ -76,19 +77,22 @@ def export_name(item: Item) -> str:
     return stem + (Path(item.image).suffix.lower() or ".jpg")
 
 
-def label_lines(item: Item, include_machine: bool) -> tuple[list[str], list[tuple[int, float]]]:
-    """YOLO lines (taxonomy ids, normalised cx cy w h) and (line, conf) of the machine-made ones."""
+def label_lines(
+    item: Item, include_machine: bool, classes: tuple[str, ...] = CLASS_NAMES
+) -> tuple[list[str], list[tuple[int, float]]]:
+    """YOLO lines (ids into `classes`, normalised cx cy w h) and (line, conf) of the machine-made ones.
+    Boxes of classes not trained are left out."""
     lines: list[str] = []
     machine: list[tuple[int, float]] = []
     for box in item.boxes:
-        if box.cls is None or (box.origin == "machine" and not include_machine):
+        if box.cls is None or box.cls not in classes or (box.origin == "machine" and not include_machine):
             continue
         x1, y1, x2, y2 = box.xyxy
         w, h = item.width, item.height
         cx, cy, bw, bh = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h
         if box.origin == "machine":
             machine.append((len(lines), box.conf if box.conf is not None else 0.0))
-        lines.append(f"{CLASS_NAMES.index(box.cls)} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
+        lines.append(f"{classes.index(box.cls)} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
     return lines, machine
 
 
@@ -115,8 +119,16 @@ def _prepare(out: Path) -> None:
 
 
 def export_dataset(
-    dataset: Dataset, out: Path, *, name: str | None = None, include_machine: bool = True
+    dataset: Dataset,
+    out: Path,
+    *,
+    name: str | None = None,
+    include_machine: bool = True,
+    classes: list[str] | None = None,
+    left_out_classes: dict[str, str] | None = None,
 ) -> ExportManifest:
+    """`classes`: the classes to train (taxonomy order; default every taxonomy class)."""
+    names = tuple(c for c in CLASS_NAMES if classes is None or c in classes)
     active = dataset.active()
     if not active:
         raise InputError("nothing to export: the dataset has no items")
@@ -146,7 +158,7 @@ def export_dataset(
         (out / label_rel).parent.mkdir(parents=True, exist_ok=True)
         data = Path(item.image).read_bytes()
         (out / image_rel).write_bytes(data)
-        lines, machine = label_lines(item, include_machine)
+        lines, machine = label_lines(item, include_machine, names)
         label_text = "".join(line + "\n" for line in lines)
         (out / label_rel).write_text(label_text, encoding="utf-8")
         file_lines += [f"{sha256_bytes(data)}  {image_rel}", f"{sha256_bytes(label_text.encode())}  {label_rel}"]
@@ -157,21 +169,21 @@ def export_dataset(
         counts[split].images += 1
         counts[split].negatives += int(not lines)
         for line in lines:
-            instances[split][CLASS_NAMES[int(line.split()[0])]] += 1
+            instances[split][names[int(line.split()[0])]] += 1
         for line_no, _ in machine:
-            machine_counts[split][CLASS_NAMES[int(lines[line_no].split()[0])]] += 1
+            machine_counts[split][names[int(lines[line_no].split()[0])]] += 1
         by_source.setdefault(item.source, Counter())[split] += 1
     present = [s for s in SPLITS if counts[s].images]
     for s in present:
-        counts[s].instances = {c: instances[s][c] for c in CLASS_NAMES}
-        counts[s].machine_instances = {c: machine_counts[s][c] for c in CLASS_NAMES}
+        counts[s].instances = {c: instances[s][c] for c in names}
+        counts[s].machine_instances = {c: machine_counts[s][c] for c in names}
     files_text = "".join(line + "\n" for line in sorted(file_lines, key=lambda x: x.split("  ", 1)[1]))
     (out / "files.sha256").write_text(files_text, encoding="utf-8")
     (out / "machine_labels.jsonl").write_text("".join(r + "\n" for r in machine_records), encoding="utf-8")
     data_yaml: dict[str, object] = {"path": str(out.resolve())}
     for s in present:
         data_yaml[s] = f"images/{s}"
-    data_yaml["names"] = dict(enumerate(CLASS_NAMES))
+    data_yaml["names"] = dict(enumerate(names))
     (out / "data.yaml").write_text(
         "# Written by `streetwatch data export`; see manifest.json for what is in it.\n"
         + yaml.safe_dump(data_yaml, sort_keys=False, allow_unicode=True),
@@ -180,9 +192,9 @@ def export_dataset(
     manifest = ExportManifest(
         name=name or out.name,
         built_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        content_sha256=content_hash(files_text, list(CLASS_NAMES)),
+        content_sha256=content_hash(files_text, list(names)),
         taxonomy_version=header.taxonomy_version,
-        classes=list(CLASS_NAMES),
+        classes=list(names),
         machine_labels="included" if include_machine else "excluded",
         sources=header.sources,
         pseudo_label=header.pseudo_label,
@@ -190,6 +202,7 @@ def export_dataset(
         split=header.split,
         counts={s: counts[s] for s in present},
         images_by_source={src: {s: c[s] for s in present} for src, c in sorted(by_source.items())},
+        left_out_classes=dict(left_out_classes or {}),
     )
     (out / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return manifest

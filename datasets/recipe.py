@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from streetwatch.datasets.classes import ClassPolicy
 from streetwatch.datasets.importing import FormatChoice, GroupRule
 from streetwatch.errors import ConfigError, InputError
 from streetwatch.models.taxonomy import CLASS_NAMES, COCO_CLASSES
@@ -74,6 +75,7 @@ class Recipe(_Strict):
     check: CheckEntry = Field(default_factory=CheckEntry)
     dedupe: DedupeEntry = Field(default_factory=DedupeEntry)
     split: SplitEntry = Field(default_factory=SplitEntry)
+    classes: ClassPolicy = Field(default_factory=ClassPolicy, description="which classes the set trains")
 
     @model_validator(mode="after")
     def _unique(self) -> Recipe:
