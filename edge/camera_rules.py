@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from streetwatch.edge.config import CameraConfig, EdgeConfig, ParkingRule
+from streetwatch.edge.config import CameraConfig, EdgeConfig
 from streetwatch.edge.events import Observation, ViolationEvent
 from streetwatch.edge.rules import ZoneRule, class_ids_for, make_zone_rule, scaled
 from streetwatch.edge.sampling import sample_fps_of
@@ -24,18 +24,18 @@ class CameraRules:
         self.names = names
         self.tz = ZoneInfo(config.calendar.timezone)
         self.holidays: frozenset[date] = frozenset(config.calendar.holidays)
+        rules = [scaled(config.zone_rule(zone), config.rules.time_scale) for zone in camera.zones]
         self.zone_rules: list[ZoneRule] = [
-            make_zone_rule(camera.id, zone, scaled(config.zone_rule(zone), config.rules.time_scale), names)
-            for zone in camera.zones
+            make_zone_rule(camera.id, zone, rule, names) for zone, rule in zip(camera.zones, rules, strict=True)
         ]
-        vehicle_names = sorted(
-            {n for zr in self.zone_rules if isinstance(zr.rule, ParkingRule) for n in zr.rule.classes}
-        )
-        self.vehicle_ids = class_ids_for(names, vehicle_names)
+        parking = [rule for rule in rules if rule.kind == "parking"]
+        self.vehicle_ids = class_ids_for(names, sorted({n for rule in parking for n in rule.classes}))
         # A lost track lives as long as the parking rules tolerate a gap, and never less than 3 samples.
-        gaps = [zr.rule.max_gap_s for zr in self.zone_rules if isinstance(zr.rule, ParkingRule)]
-        max_age = max([3.0 / sample_fps_of(camera), *gaps])
-        self.tracker = ByteTracker(high_conf=max(0.5, config.model_for(camera).conf), max_age_s=max_age)
+        max_age = max([3.0 / sample_fps_of(camera), *(rule.max_gap_s for rule in parking)])
+        # Never below model.conf: the installer's threshold for "a detection" is also the least a
+        # detection needs to start a track (class_conf may let weaker vehicles through to stage 2).
+        start_conf = max(config.rules.tracking.start_conf, config.model_for(camera).conf)
+        self.tracker = ByteTracker(high_conf=start_conf, max_age_s=max_age)
 
     def track(self, detections: Detections, now: float) -> Detections:
         """All detections, with tracker ids on the vehicle classes (-1 elsewhere)."""

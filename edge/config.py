@@ -14,9 +14,20 @@ import re
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from streetwatch.contract import Identifier, Location
 from streetwatch.edge.yaml_lines import load_with_lines
@@ -26,6 +37,19 @@ from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldProblem(ValueError):
+    """A model-level check's finding about one field, `loc` relative to the checked model.
+
+    pydantic reports a model validator's error at the model itself; `parse_config` reads `loc` from
+    this exception (pydantic keeps it in the error's context) to report the problem at the field's
+    own line. `str()` still names the field, for readers of a plain `ValidationError`.
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(f"{_dotted(list(loc))}: {message}")
+        self.loc, self.message = loc, message
 
 
 Seconds = Annotated[float, Field(ge=0)]
@@ -186,16 +210,22 @@ class _RuleCommon(_Model):
     @field_validator("classes")
     @classmethod
     def _known_classes(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("classes must not be empty")
-        for name in value:
-            if name not in CLASS_NAMES:
-                raise ValueError(f"unknown class {name!r}; taxonomy classes are {', '.join(CLASS_NAMES)}")
-        return value
+        return _rule_classes(value)
+
+
+def _rule_classes(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("classes must not be empty")
+    for name in value:
+        if name not in CLASS_NAMES:
+            raise ValueError(f"unknown class {name!r}; taxonomy classes are {', '.join(CLASS_NAMES)}")
+    return value
 
 
 class ParkingRule(_RuleCommon):
     """A tracked vehicle standing still inside a no_parking zone for `dwell_s`."""
+
+    kind: Literal["parking"] = Field(default="parking", description="rule kind; follows from the zone type")
 
     classes: list[str] = Field(default_factory=lambda: ["car", "bus", "truck"], description="vehicle classes")
     dwell_s: Seconds = Field(default=300, description="stationary time in the zone before a case is filed")
@@ -215,6 +245,8 @@ class PresenceRule(_RuleCommon):
     >= `min_ratio`, and the episode (first positive sample to now) has lasted >= `min_duration_s`.
     `last_n` restricts the judgement to the newest n samples of the window.
     """
+
+    kind: Literal["presence"] = Field(default="presence", description="rule kind; follows from the zone type")
 
     window_s: Seconds = Field(description="judge the samples of this many seconds")
     min_ratio: float = Field(default=0.0, ge=0, le=1, description="fraction of samples with the thing present")
@@ -273,6 +305,73 @@ def _burning() -> PresenceRule:
     )
 
 
+# A rule's kind tells the state machine that runs it (parking: tracks; presence: samples).
+Rule = Annotated[ParkingRule | PresenceRule, Field(discriminator="kind")]
+RuleKind = Literal["parking", "presence"]
+RULE_KIND_OF_ZONE: dict[ZoneType, RuleKind] = {
+    ZoneType.NO_PARKING: "parking",
+    ZoneType.NO_VENDING: "presence",
+    ZoneType.GARBAGE_WATCH: "presence",
+    ZoneType.BURNING_WATCH: "presence",
+}
+
+
+class TrackingConfig(_Model):
+    """The vehicle tracker behind the parking rules (ByteTrack's two confidence stages)."""
+
+    start_conf: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="vehicle detections scoring at or above this (and at or above the camera's model.conf) start "
+        "tracks and are matched first; weaker ones only keep an existing track alive (an occluded car)",
+    )
+
+
+class _RuleOverride(_Model):
+    """A zone's partial rule: the fields it sets replace the global rule's, the others stay global.
+
+    Generated from the rule itself (`_override_of`), so a new rule setting is overridable at once
+    with the same bounds. Dumps hold only the fields the zone set, so a dump validates back to the
+    same override.
+    """
+
+    kind: RuleKind
+
+    @field_validator("classes", check_fields=False)
+    @classmethod
+    def _known_classes(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _rule_classes(value)
+
+    @model_serializer(mode="wrap")
+    def _only_what_was_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {name: value for name, value in data.items() if name == "kind" or name in self.model_fields_set}
+
+    def applied_to(self, base: Rule) -> Rule:
+        """The global rule with this zone's settings; validated as a whole (cross-field checks)."""
+        if base.kind != self.kind:
+            raise ValueError(f"{self.kind} overrides cannot apply to a {base.kind} rule")
+        updates = {name: getattr(self, name) for name in self.model_fields_set if name != "kind"}
+        return type(base).model_validate({**base.model_dump(), **updates})
+
+
+def _override_of(rule: type[ParkingRule] | type[PresenceRule]) -> type[_RuleOverride]:
+    fields: dict[str, Any] = {}
+    for name, info in rule.model_fields.items():
+        if name == "kind":
+            fields[name] = (info.annotation, info.default)
+            continue
+        bounded = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[name] = (bounded | None, Field(default=None, description=info.description))
+    return create_model(f"{rule.__name__}Override", __base__=_RuleOverride, __doc__=_RuleOverride.__doc__, **fields)
+
+
+ParkingOverride = _override_of(ParkingRule)
+PresenceOverride = _override_of(PresenceRule)
+RuleOverride = Annotated[ParkingOverride | PresenceOverride, Field(discriminator="kind")]  # type: ignore[valid-type]
+
+
 class RulesConfig(_Model):
     time_scale: float = Field(
         default=1.0,
@@ -280,13 +379,20 @@ class RulesConfig(_Model):
         le=1000,
         description="every rule time (dwell, windows, gaps, re-arm, cooldown) is multiplied by this; 1.0 in service",
     )
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     illegal_parking: ParkingRule = Field(default_factory=ParkingRule)
     occupied_lane_vending: PresenceRule = Field(default_factory=_vending)
     exposed_garbage: PresenceRule = Field(default_factory=_garbage)
     open_burning: PresenceRule = Field(default_factory=_burning)
 
-    def for_violation(self, violation: ViolationType) -> ParkingRule | PresenceRule:
-        return getattr(self, violation.value)  # type: ignore[no-any-return]
+    def for_violation(self, violation: ViolationType) -> Rule:
+        rules: dict[ViolationType, Rule] = {
+            ViolationType.ILLEGAL_PARKING: self.illegal_parking,
+            ViolationType.OCCUPIED_LANE_VENDING: self.occupied_lane_vending,
+            ViolationType.EXPOSED_GARBAGE: self.exposed_garbage,
+            ViolationType.OPEN_BURNING: self.open_burning,
+        }
+        return rules[violation]
 
 
 # -- cameras and zones -----------------------------------------------------------------------------
@@ -298,9 +404,23 @@ class ZoneConfig(_Model):
         default="bottom_center", description="the point of a box that must lie in the polygon"
     )
     schedule: Schedule = Field(default_factory=Schedule, description="when the rule applies")
-    rule: dict[str, object] = Field(
-        default_factory=dict, description="overrides of rules.<violation> for this zone, e.g. {dwell_s: 600}"
+    rule: RuleOverride | None = Field(
+        default=None, description="overrides of rules.<violation> for this zone, e.g. {dwell_s: 600}"
     )
+
+    @field_validator("rule", mode="before")
+    @classmethod
+    def _rule_kind_from_zone_type(cls, value: object, info: ValidationInfo) -> object:
+        """The file never names the override's kind: the zone type decides it."""
+        if not isinstance(value, dict):
+            return value
+        zone_type = info.data.get("type")
+        if zone_type is None:
+            return None  # the type is wrong (reported there): which rule this overrides is unknown
+        kind = RULE_KIND_OF_ZONE[zone_type]
+        if value.get("kind", kind) != kind:
+            raise FieldProblem(("kind",), f"a {zone_type} zone overrides a {kind} rule, got {value['kind']!r}")
+        return {**value, "kind": kind}
 
     @field_validator("polygon")
     @classmethod
@@ -442,31 +562,30 @@ class EdgeConfig(_Model):
         ids = [c.id for c in self.cameras]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"cameras: camera ids must be unique; repeated: {', '.join(dupes)}")
+            raise FieldProblem(("cameras",), f"camera ids must be unique; repeated: {', '.join(dupes)}")
         for ci, camera in enumerate(self.cameras):
             for zi, zone in enumerate(camera.zones):
                 try:
                     self.zone_rule(zone)
-                except ValidationError as exc:
+                except ValidationError as exc:  # the zone's settings clash with the global ones it keeps
                     first = exc.errors()[0]
-                    field = ".".join(str(p) for p in first["loc"])
-                    raise ValueError(
-                        f"cameras[{ci}].zones[{zi}].rule.{field}: {first['msg']} (overrides rules.{zone.violation})"
+                    raise FieldProblem(
+                        ("cameras", ci, "zones", zi, "rule", *first["loc"]),
+                        f"{first['msg'].removeprefix('Value error, ')} (overrides rules.{zone.violation})",
                     ) from None
         if self.stop_when_sources_end and not any(is_file_source(c) and not c.loop for c in self.cameras):
-            raise ValueError("stop_when_sources_end: needs at least one non-looping file source")
+            raise FieldProblem(("stop_when_sources_end",), "needs at least one non-looping file source")
         return self
 
     def model_for(self, camera: CameraConfig) -> ModelConfig:
         """The detector settings a camera runs: its own `model`, else the box's."""
         return camera.model or self.model
 
-    def zone_rule(self, zone: ZoneConfig) -> ParkingRule | PresenceRule:
-        """The global rule for the zone's violation with the zone's overrides applied."""
+    def zone_rule(self, zone: ZoneConfig) -> Rule:
+        """The global rule for the zone's violation with the zone's overrides applied (the one place
+        they are merged; checked once when the config is validated)."""
         base = self.rules.for_violation(zone.violation)
-        if not zone.rule:
-            return base
-        return type(base).model_validate({**base.model_dump(), **zone.rule})
+        return base if zone.rule is None else zone.rule.applied_to(base)
 
 
 def source_kind(camera: CameraConfig) -> str:
@@ -510,24 +629,43 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            loc: list[str | int] = [p for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-")]
-            message = error["msg"].removeprefix("Value error, ")
-            if not loc:  # a cross-field check names its field at the start of its message
-                loc = _loc_from_message(message)
+            loc = _file_loc(error["loc"])
+            problem = error.get("ctx", {}).get("error")
+            if isinstance(problem, FieldProblem):  # a model-level check that names its field
+                loc, message = [*loc, *problem.loc], problem.message
+            else:
+                message = error["msg"].removeprefix("Value error, ")
+            overridden = _overridden_rule(data, loc)
+            if overridden and "(overrides rules." not in message:
+                message += f" (overrides rules.{overridden})"
             line = lines.line_of(loc)
-            field = _dotted(loc) or "(top level)"
-            if message.startswith(field + ": "):
-                message = message[len(field) + 2 :]
-            problems.append(f"line {line or '?'}: {field}: {message}")
+            problems.append(f"line {line or '?'}: {_dotted(loc) or '(top level)'}: {message}")
         raise ConfigError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems)) from None
     return _resolve_paths(config, base_dir)
 
 
-def _loc_from_message(message: str) -> list[str | int]:
-    match = re.match(r"^([A-Za-z_][\w.\[\]]*): ", message)
-    if not match:
-        return []
-    return [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", match.group(1)) if p]
+def _overridden_rule(data: dict[str, Any], loc: list[str | int]) -> str | None:
+    """For a problem inside `cameras[i].zones[j].rule`: the violation whose global rule it overrides."""
+    if len(loc) < 5 or loc[0] != "cameras" or loc[2] != "zones" or loc[4] != "rule":
+        return None
+    try:
+        zone_type = ZoneType(data["cameras"][loc[1]]["zones"][loc[3]]["type"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return VIOLATION_OF_ZONE[zone_type].value
+
+
+def _file_loc(loc: tuple[str | int, ...]) -> list[str | int]:
+    """A pydantic error location as a path in the file: without validator names and without the
+    tag pydantic inserts after `rule` for the override's kind (the file never writes it)."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        if out and out[-1] == "rule" and part in RULE_KIND_OF_ZONE.values():
+            continue
+        out.append(part)
+    return out
 
 
 def _dotted(loc: list[str | int]) -> str:

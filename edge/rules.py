@@ -21,13 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streetwatch.edge.config import ParkingRule, PresenceRule, ZoneConfig
+from streetwatch.edge.config import ParkingRule, PresenceRule, Rule, ZoneConfig
 from streetwatch.edge.events import Moment, Observation, ViolationEvent
 from streetwatch.edge.zones import PolygonZone
 from streetwatch.inference.boxes import iou_matrix
 from streetwatch.inference.detections import Detections
-
-Rule = ParkingRule | PresenceRule
+from streetwatch.inference.thresholds import passes
 
 
 def scaled(rule: Rule, time_scale: float) -> Rule:
@@ -66,21 +65,21 @@ class ZoneRule:
         """Detections of this rule's classes, confident enough, anchored inside the zone."""
         if len(detections) == 0 or not self.can_fire:
             return detections[np.zeros(len(detections), dtype=bool)]
-        mask = np.isin(detections.class_id, self.class_ids) & (detections.confidence >= self.rule.min_confidence)
+        mask = np.isin(detections.class_id, self.class_ids) & passes(detections.confidence, self.rule.min_confidence)
         subset = detections[mask]
         return subset[self.zone.contains(subset)]
 
     def cooling_down(self, now: float) -> bool:
         return self._last_filed is not None and now - self._last_filed < self.rule.cooldown_s
 
-    def _event(self, first: Moment, confirmed: Moment) -> ViolationEvent:
+    def _event(self, first: Moment, confirmed: Moment, urgent: bool = False) -> ViolationEvent:
         self._last_filed = confirmed.t
         return ViolationEvent(
             camera_id=self.camera_id,
             zone_id=self.zone_config.id,
             violation=self.zone_config.violation,
             standard_code=self.rule.standard_code,
-            urgent=bool(getattr(self.rule, "urgent", False)),
+            urgent=urgent,
             first_seen=first,
             confirmed=confirmed,
         )
@@ -102,7 +101,7 @@ class _Parked:
 class ParkingZoneRule(ZoneRule):
     rule: ParkingRule
 
-    def __init__(self, camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> None:
+    def __init__(self, camera_id: str, zone: ZoneConfig, rule: ParkingRule, names: tuple[str, ...]) -> None:
         super().__init__(camera_id, zone, rule, names)
         self.parked: list[_Parked] = []
 
@@ -178,7 +177,7 @@ class _Episode:
 class PresenceZoneRule(ZoneRule):
     rule: PresenceRule
 
-    def __init__(self, camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> None:
+    def __init__(self, camera_id: str, zone: ZoneConfig, rule: PresenceRule, names: tuple[str, ...]) -> None:
         super().__init__(camera_id, zone, rule, names)
         self.samples: deque[tuple[float, bool]] = deque()
         self.episode: _Episode | None = None
@@ -216,7 +215,7 @@ class PresenceZoneRule(ZoneRule):
             and not self.cooling_down(now)
         ):
             episode.filed = True
-            return [self._event(episode.first, Moment.of(obs, found))]
+            return [self._event(episode.first, Moment.of(obs, found), urgent=rule.urgent)]
         return []
 
     def _judged_present(self) -> bool:
@@ -228,6 +227,7 @@ class PresenceZoneRule(ZoneRule):
 
 
 def make_zone_rule(camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> ZoneRule:
-    if isinstance(rule, ParkingRule):
+    """The state machine for the rule's kind."""
+    if rule.kind == "parking":
         return ParkingZoneRule(camera_id, zone, rule, names)
     return PresenceZoneRule(camera_id, zone, rule, names)

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from streetwatch.inference.boxes import iou_matrix
 from streetwatch.inference.detections import Detections
+from streetwatch.inference.thresholds import passes
 
 
 def _assign(cost: npt.NDArray[np.float32], limit: float) -> list[tuple[int, int]]:
@@ -79,8 +80,8 @@ class ByteTracker:
         ids = np.full((n,), -1, dtype=np.int64)
         if n == 0:
             return detections.with_tracker_id(ids)
-        high = np.flatnonzero(detections.confidence >= self.high_conf)
-        low = np.flatnonzero(detections.confidence < self.high_conf)
+        confident = passes(detections.confidence, self.high_conf)
+        high, low = np.flatnonzero(confident), np.flatnonzero(~confident)
         predicted = np.array([t.predicted(now) for t in self.tracks], dtype=np.float32).reshape(-1, 4)
 
         matched_tracks: set[int] = set()

@@ -3,8 +3,10 @@
 Two layouts come out of ultralytics exports:
   raw:     (B, 4 + nc, A)  xywh in input pixels + per-class scores; needs NMS
   end2end: (B, N, 6)       x1, y1, x2, y2, score, class; already NMS-free (yolov10/yolo26, nms=True)
-Semantics follow ultralytics `non_max_suppression` (best class only, strict `>` thresholds,
-per-class NMS from `boxes.py`, at most 30000 boxes into NMS, at most `max_det` out).
+Semantics follow ultralytics `non_max_suppression` (best class only, per-class NMS from
+`boxes.py`, at most 30000 boxes into NMS, at most `max_det` out), except the threshold rule: a
+score at or above it passes, as everywhere in streetwatch (`thresholds.py`; ultralytics keeps only
+scores above it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.inference.boxes import batched_nms
+from streetwatch.inference.thresholds import passes
 
 MAX_NMS = 30000
 
@@ -47,13 +50,13 @@ def decode_raw(
     """
     scores = pred[4:]  # (nc, A)
     best = scores.max(axis=0)  # (A,)
-    candidates = np.flatnonzero(best > class_conf.min())
+    candidates = np.flatnonzero(passes(best, class_conf.min()))
     if candidates.size == 0:
         return RawBoxes.empty()
     cand_scores = scores[:, candidates]  # (nc, K)
     cls = cand_scores.argmax(axis=0)  # (K,)
     conf = best[candidates]
-    keep = conf > class_conf[cls]
+    keep = passes(conf, class_conf[cls])
     if class_allowed is not None:
         keep &= class_allowed[cls]
     candidates, cls, conf = candidates[keep], cls[keep], conf[keep]
@@ -77,7 +80,7 @@ def decode_end2end(
     """Decode one image of the NMS-free layout. pred: (N, 6) x1, y1, x2, y2, score, class."""
     cls = pred[:, 5].astype(np.int64)
     cls_clipped = np.clip(cls, 0, len(class_conf) - 1)
-    keep = pred[:, 4] > class_conf[cls_clipped]
+    keep = passes(pred[:, 4], class_conf[cls_clipped])
     if class_allowed is not None:
         keep &= class_allowed[cls_clipped]
     idx = np.flatnonzero(keep)[:max_det]

@@ -11,7 +11,7 @@ import yaml
 from edge_builders import config_dict
 
 from streetwatch.edge.checks import warnings_for
-from streetwatch.edge.config import load_config, parse_config
+from streetwatch.edge.config import EdgeConfig, load_config, parse_config
 from streetwatch.errors import ConfigError
 from streetwatch.models.taxonomy import CLASS_NAMES
 
@@ -153,3 +153,68 @@ def test_cli_check_prints_errors_with_lines_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "line 15: cameras[0].zones[0].type" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- typed zone overrides ----------------------------------------------------------------------------
+VENDING_ZONE = "      - id: stall\n        type: no_vending\n        polygon: [[0, 0], [50, 0], [50, 50]]\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # The override's own check (bounds) and a setting of another rule kind: at the setting's line.
+        (
+            GOOD + "        rule:\n          max_move_frac: 7\n",
+            r"line 18: cameras\[0\]\.zones\[0\]\.rule\.max_move_frac",
+        ),
+        (
+            GOOD + VENDING_ZONE + "        rule: {dwell_s: 5}\n",
+            r"line 20: cameras\[0\]\.zones\[1\]\.rule\.dwell_s: Extra",
+        ),
+        # A clash between the zone's setting and the global ones it keeps: found on the merged rule.
+        (
+            GOOD + VENDING_ZONE + "        rule:\n          min_duration_s: 900\n",
+            r"line 21: cameras\[0\]\.zones\[1\]\.rule: .*must not exceed window_s .*rules\.occupied_lane_vending",
+        ),
+        (
+            GOOD + "        rule: {kind: presence}\n",
+            r"line 17: cameras\[0\]\.zones\[0\]\.rule\.kind: a no_parking zone",
+        ),
+        (GOOD + "stop_when_sources_end: true\n", r"line 17: stop_when_sources_end: needs at least one non-looping"),
+    ],
+)
+def test_override_and_cross_field_errors_name_their_own_line(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text.replace("source: clip.mp4", "source: rtsp://cam/1"), source="edge.yaml")
+
+
+def test_zone_overrides_are_typed_by_the_zone_type_and_round_trip() -> None:
+    data = config_dict()
+    data["cameras"][0]["zones"] += [  # type: ignore[index]
+        {"id": "yard", "type": "burning_watch", "polygon": [[0, 0], [10, 0], [10, 10]], "rule": {"last_n": None}},
+    ]
+    data["cameras"][0]["zones"][0]["rule"] = {"dwell_s": 600}  # type: ignore[index]
+    config = parse_config(yaml.safe_dump(data))
+    curb, yard = config.cameras[0].zones
+    assert (
+        curb.rule is not None and curb.rule.kind == "parking" and yard.rule is not None and yard.rule.kind == "presence"
+    )
+    # An explicit null is a setting (burning's global last_n is 5); what the zone did not set stays global.
+    assert config.rules.open_burning.last_n == 5 and config.zone_rule(yard).last_n is None
+    assert config.zone_rule(yard).min_hits == config.rules.open_burning.min_hits
+    assert config.zone_rule(curb).kind == "parking" and config.zone_rule(curb).max_gap_s == 30
+    # A dump holds what the zone set, so it validates back to the same config.
+    assert curb.model_dump()["rule"] == {"kind": "parking", "dwell_s": 600.0}
+    again = EdgeConfig.model_validate(config.model_dump())
+    assert again == config and again.zone_rule(again.cameras[0].zones[0]).dwell_s == 600
+
+
+def test_tracker_start_threshold_is_a_setting_never_below_model_conf() -> None:
+    from streetwatch.edge.camera_rules import CameraRules
+
+    default = parse_config(yaml.safe_dump(config_dict()))
+    assert CameraRules(default.cameras[0], default, CLASS_NAMES).tracker.high_conf == 0.5
+    lower = parse_config(yaml.safe_dump(config_dict(rules={"tracking": {"start_conf": 0.2}})))
+    assert CameraRules(lower.cameras[0], lower, CLASS_NAMES).tracker.high_conf == 0.25  # model.conf
+    higher = parse_config(yaml.safe_dump(config_dict(rules={"tracking": {"start_conf": 0.7}})))
+    assert CameraRules(higher.cameras[0], higher, CLASS_NAMES).tracker.high_conf == 0.7

@@ -204,3 +204,12 @@ def test_night_market_allowed_18_to_23(local_start: str, expected_cases: int) ->
     wall0 = datetime(2026, 6, 3, (hours - 8) % 24, minutes, tzinfo=UTC)
     timeline = [(t, [("umbrella", CAR, 0.7)]) for t in every(2.0, 600.0)]
     assert len(run(rules, timeline, wall0)) == expected_cases
+
+
+def test_min_confidence_and_the_tracker_use_the_same_threshold_rule() -> None:
+    """A car scoring exactly the rule's min_confidence (and the tracker's start threshold) counts."""
+    exact = parking(min_confidence=0.5)
+    assert exact.tracker.high_conf == 0.5
+    assert len(run(exact, [(t, [("car", CAR, 0.5)]) for t in every(1.0, 302.0)])) == 1
+    above = parking(min_confidence=0.51)
+    assert run(above, [(t, [("car", CAR, 0.5)]) for t in every(1.0, 302.0)]) == []

@@ -35,3 +35,12 @@ def test_decode_end2end_filters_by_threshold_and_class() -> None:
     out = decode_end2end(pred, np.array([0.5, 0.5], np.float32), max_det=300)
     assert out.class_id.tolist() == [1, 0]
     assert decode_end2end(pred, np.array([0.5, 0.5], np.float32), 300, np.array([True, False])).class_id.tolist() == [0]
+
+
+def test_a_score_equal_to_its_threshold_passes_in_both_layouts() -> None:
+    """One comparison rule everywhere (`inference/thresholds.py`): at or above the threshold passes."""
+    threshold = np.array([0.5, 0.25], np.float32)
+    raw = _raw([[50, 50, 20, 20], [200, 200, 10, 10]], [[0.5, 0.0], [0.0, 0.2]])
+    assert decode_raw(raw, threshold, iou=0.5, max_det=300).confidence.tolist() == [0.5]
+    end2end = np.array([[0, 0, 10, 10, 0.25, 1], [5, 5, 9, 9, 0.49, 0]], np.float32)
+    assert decode_end2end(end2end, threshold, max_det=300).class_id.tolist() == [1]
