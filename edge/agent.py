@@ -1,4 +1,4 @@
-"""The edge agent: camera workers -> shared detector(s) -> per-camera rules -> evidence -> outbox -> sender.
+"""The edge agent: wiring and lifecycle. Camera workers -> pipeline (pipeline.py) -> outbox -> sender.
 
 Threads: one per camera (read, sample, health), one pipeline (batched detection, tracking, rules,
 evidence, outbox), one sender, and the local API. Cameras share the box's detector unless a camera
@@ -7,6 +7,8 @@ mixes models. `run()` returns when asked to stop (SIGTERM) or,
 with `stop_when_sources_end`, when every file has played; either way it drains: frames already
 sampled are judged, cases already confirmed are stored, and delivery is tried for up to
 `drain_timeout_s` (what is left stays in the outbox for the next start).
+
+The API and the metrics read the agent through `status()` and `latest_frame()` (status.py).
 """
 
 from __future__ import annotations
@@ -14,72 +16,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
-import numpy as np
-import numpy.typing as npt
-
-from streetwatch.contract import ModelRef
+from streetwatch.edge.api import ApiServer, create_app
 from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.camera_rules import CameraRules
-from streetwatch.edge.config import CameraConfig, EdgeConfig, ModelConfig, is_file_source
-from streetwatch.edge.events import Observation
-from streetwatch.edge.evidence import PRIVACY_FILTERS, EvidenceBuilder
+from streetwatch.edge.config import EdgeConfig, is_file_source, source_kind
+from streetwatch.edge.detectors import LoadedModel, ModelPool
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.metrics import EdgeMetrics
 from streetwatch.edge.outbox import Outbox
+from streetwatch.edge.pipeline import CameraRuntime, Pipeline
 from streetwatch.edge.sender import Sender
-from streetwatch.edge.sources import SampledFrame
+from streetwatch.edge.status import AgentStatus, CameraStatus, FrameView, Tally
 from streetwatch.edge.worker import CameraWorker
-from streetwatch.inference.detections import Detections
 from streetwatch.inference.detector import Detector
 
 log = logging.getLogger(__name__)
-
-
-def open_detector(model: ModelConfig) -> Detector:
-    """A detector for these settings; thresholds for classes the model lacks are ignored."""
-    common = {"conf": model.conf, "iou": model.iou, "threads": model.threads, "sha256": model.sha256}
-    probe = Detector(model.path, runtime=model.runtime, **common)  # type: ignore[arg-type]
-    class_conf = {name: value for name, value in model.class_conf.items() if name in probe.names}
-    if class_conf == {}:
-        return probe
-    return Detector(model.path, runtime=model.runtime, class_conf=class_conf, **common)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """One detector session and the evidence builder that names it in every case it files."""
-
-    key: str  # the model settings as JSON: cameras with equal settings share the session
-    settings: ModelConfig
-    detector: Detector
-    evidence: EvidenceBuilder
-
-
-@dataclass
-class CameraRuntime:
-    config: CameraConfig
-    model: LoadedModel
-    rules: CameraRules
-    health: HealthMonitor
-    worker: CameraWorker
-    latest: tuple[npt.NDArray[np.uint8], Detections] | None = None  # for the snapshot endpoint
-    cases: int = 0
-
-
-@dataclass
-class _Pending:
-    frame: SampledFrame
-    healthy: bool
-
-
-@dataclass
-class AgentStats:
-    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))  # frame-to-decision s
-    batches: int = 0
 
 
 class EdgeAgent:
@@ -93,55 +45,37 @@ class EdgeAgent:
             retention_days=storage.retention_days,
             when_full=storage.when_full,
         )
-        self.metrics = EdgeMetrics(lambda: float(self.outbox.depth()))
-        self.models: dict[str, LoadedModel] = {}
-        self.box_model = self._load_model(config.model, detector)
+        self.metrics = EdgeMetrics(self.status)
+        self.case_outcomes: Tally[tuple[str, str]] = Tally()  # (violation, outcome), pipeline and sender
+        self.health_events: Tally[tuple[str, str]] = Tally()  # (camera, problem)
+        self.pool = ModelPool(config)
+        self.box_model = self.pool.load(config.model, detector)
         self.sender = Sender(
             self.outbox,
             base_url=config.device.case_service_url,
             token=config.device.resolve_token(),
             timeout_s=config.device.request_timeout_s,
             backoff=Backoff(config.sender.backoff_initial_s, config.sender.backoff_max_s, config.sender.jitter),
-            on_result=lambda outcome, violation: self.metrics.cases.labels(violation, outcome).inc(),
+            on_result=lambda outcome, violation: self.case_outcomes.add((violation, outcome)),
         )
         self.cameras: dict[str, CameraRuntime] = {}
+        self.pipeline = Pipeline(self.cameras, self.outbox, self.metrics, self.case_outcomes, self.health_events)
         for camera in config.cameras:
             if not camera.enabled:
                 continue
             health = HealthMonitor(camera.health, storage.root / "reference" / f"{camera.id}.png")
-            worker = CameraWorker(
-                camera,
-                config.reconnect,
-                health,
-                self._deliver,
-                on_reconnect=lambda cid: self.metrics.reconnects.labels(cid).inc(),
-            )
-            model = self._load_model(config.model_for(camera))
+            worker = CameraWorker(camera, config.reconnect, health, self.pipeline.deliver)
+            model = self.pool.load(config.model_for(camera))
             rules = CameraRules(camera, config, model.detector.names)
             self.cameras[camera.id] = CameraRuntime(camera, model, rules, health, worker)
-        self.stats = AgentStats()
         self.stop_event = threading.Event()
-        self._cond = threading.Condition()
-        self._pending: dict[str, _Pending] = {}
-        self._pipeline_done = threading.Event()
         self.started_at = time.monotonic()
         self.api_port: int | None = None
 
-    def _load_model(self, settings: ModelConfig, detector: Detector | None = None) -> LoadedModel:
-        key = settings.model_dump_json()
-        if key not in self.models:
-            detector = detector or open_detector(settings)
-            info = detector.info
-            evidence = EvidenceBuilder(
-                device_id=self.config.device.id,
-                model=ModelRef(name=info.name[:100], version=str(info.version)[:50], sha256=info.sha256),
-                names=detector.names,
-                tz=ZoneInfo(self.config.calendar.timezone),
-                jpeg_quality=self.config.storage.jpeg_quality,
-                privacy=PRIVACY_FILTERS[self.config.storage.privacy_filter](),
-            )
-            self.models[key] = LoadedModel(key, settings, detector, evidence)
-        return self.models[key]
+    @property
+    def models(self) -> dict[str, LoadedModel]:
+        """Loaded sessions by model settings (JSON)."""
+        return self.pool.models
 
     @property
     def detector(self) -> Detector:
@@ -151,109 +85,58 @@ class EdgeAgent:
     def names_for(self, camera_id: str) -> tuple[str, ...]:
         return self.cameras[camera_id].model.detector.names
 
-    # -- camera side -------------------------------------------------------------------------------
-    def _deliver(self, camera_id: str, frame: SampledFrame, started: list[str], ended: list[str]) -> None:
-        runtime = self.cameras[camera_id]
-        for problem in started:
-            detail = runtime.health.status.problems.get(problem, "")
-            log.warning("camera %s: health problem %s (%s): rules paused", camera_id, problem, detail)
-            self.outbox.record_health(camera_id, problem, True, detail)
-            self.metrics.health_events.labels(camera_id, problem).inc()
-        for problem in ended:
-            log.info("camera %s: %s cleared", camera_id, problem)
-            self.outbox.record_health(camera_id, problem, False, "")
-        healthy = runtime.health.status.healthy
-        self.metrics.camera_healthy.labels(camera_id).set(1 if healthy else 0)
-        # Files read faster than real time wait for the detector (every sampled frame is judged);
-        # live cameras never wait: a newer frame replaces one the detector has not taken yet.
-        wait_for_detector = is_file_source(runtime.config) and not runtime.config.realtime
-        with self._cond:
-            while wait_for_detector and camera_id in self._pending and not runtime.worker.stop.is_set():
-                self._cond.wait(0.5)
-            if camera_id in self._pending:
-                runtime.worker.state.dropped += 1
-            self._pending[camera_id] = _Pending(frame, healthy)
-            self._cond.notify_all()
-
-    # -- pipeline ----------------------------------------------------------------------------------
-    def _take_batch(self, timeout: float) -> list[tuple[str, _Pending]]:
-        with self._cond:
-            if not self._pending:
-                self._cond.wait(timeout)
-            # Oldest frames first, so no camera starves when the detector is the bottleneck; a batch
-            # runs one model, the one the oldest frame needs.
-            ready = sorted(self._pending.items(), key=lambda kv: kv[1].frame.captured)
-            if ready:
-                model = self.cameras[ready[0][0]].model
-                ready = [kv for kv in ready if self.cameras[kv[0]].model is model][: model.settings.max_batch]
-            for camera_id, _ in ready:
-                del self._pending[camera_id]
-            if ready:
-                self._cond.notify_all()  # a file worker may be waiting for its slot
-            return ready
-
-    def pipeline_step(self, timeout: float = 0.5) -> int:
-        batch = self._take_batch(timeout)
-        if not batch:
-            return 0
-        started = time.perf_counter()
-        detector = self.cameras[batch[0][0]].model.detector
-        results = detector.detect_batch([p.frame.image for _, p in batch])
-        self.metrics.inference.observe(time.perf_counter() - started)
-        self.stats.batches += 1
-        for (camera_id, pending), detections in zip(batch, results, strict=True):
-            self._judge(camera_id, pending, detections)
-        return len(batch)
-
-    def _judge(self, camera_id: str, pending: _Pending, detections: Detections) -> None:
-        runtime = self.cameras[camera_id]
-        frame = pending.frame
-        obs = Observation(camera_id, frame.t, frame.wall, frame.image, detections)
-        events = runtime.rules.step(obs, healthy=pending.healthy)
-        for event in events:
-            bundle = runtime.model.evidence.build(event, runtime.config)
-            stored = self.outbox.enqueue(bundle)
-            outcome = "filed" if stored else "dropped_disk_full"
-            self.metrics.cases.labels(event.violation.value, outcome).inc()
-            runtime.cases += int(stored)
-            log.info(
-                "camera %s zone %s: %s confirmed -> case %s %s%s",
-                camera_id,
-                event.zone_id,
-                event.violation,
-                event.event_id,
-                outcome,
-                " [urgent]" if event.urgent else "",
+    # -- read-only views (API, metrics) ------------------------------------------------------------
+    def status(self) -> AgentStatus:
+        now = time.monotonic()
+        health_events = self.health_events.snapshot()
+        cameras = []
+        for camera_id, r in self.cameras.items():
+            s = r.worker.state
+            problems = dict(r.health.status.problems)
+            cameras.append(
+                CameraStatus(
+                    id=camera_id,
+                    source_kind=source_kind(r.config),
+                    connected=s.connected,
+                    ended=s.ended,
+                    healthy=not problems,
+                    problems=problems,
+                    fps=s.fps,
+                    frames=s.frames,
+                    frames_judged=r.judged,
+                    frames_dropped=s.dropped,
+                    frames_decoded=s.decoded,
+                    decode=s.decode_mode or r.config.decode,
+                    reconnects=s.reconnects,
+                    last_error=s.last_error,
+                    seconds_since_frame=None if s.last_frame_at is None else now - s.last_frame_at,
+                    cases=r.cases,
+                    zones=tuple(z.id for z in r.config.zones),
+                    model=r.model.detector.info.path.name,
+                    rules_that_cannot_fire=tuple(zr.zone_config.id for zr in r.rules.zone_rules if not zr.can_fire),
+                    health_events={p: n for (c, p), n in health_events.items() if c == camera_id},
+                )
             )
-        latency = time.monotonic() - frame.captured
-        self.stats.latencies.append(latency)
-        self.metrics.latency.observe(latency)
-        self.metrics.frames.labels(camera_id).inc()
-        state = runtime.worker.state
-        self.metrics.fps.labels(camera_id).set(state.fps)
-        self.metrics.decoded.labels(camera_id).set(state.decoded)
-        self.metrics.camera_up.labels(camera_id).set(1 if state.connected else 0)
-        runtime.latest = (frame.image, detections)
+        return AgentStatus(
+            cameras=tuple(cameras),
+            outbox_depth=self.outbox.depth(),
+            uptime_s=now - self.started_at,
+            case_outcomes=self.case_outcomes.snapshot(),
+        )
 
-    def _pipeline_loop(self) -> None:
-        try:
-            while not self._pipeline_done.is_set():
-                try:
-                    self.pipeline_step()
-                except Exception:  # one bad frame must not stop every camera
-                    log.exception("pipeline error")
-                    time.sleep(0.5)
-            while self.pipeline_step(timeout=0):  # judge what was already sampled
-                pass
-        finally:
-            self._pipeline_done.set()
+    def latest_frame(self, camera_id: str) -> FrameView | None:
+        runtime = self.cameras[camera_id]
+        latest = runtime.latest
+        if latest is None:
+            return None
+        frame, detections = latest
+        return FrameView(camera_id, frame, detections, tuple(runtime.config.zones), runtime.model.detector.names)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def files_done(self) -> bool:
         """Every non-looping file camera has played to its end and its last frames were judged."""
         files = [r for r in self.cameras.values() if is_file_source(r.config) and not r.config.loop]
-        with self._cond:
-            idle = not self._pending
+        idle = self.pipeline.mailbox.empty()
         return bool(files) and all(r.worker.state.ended for r in files) and idle
 
     def run(self, install_signals: bool = False) -> int:
@@ -262,7 +145,7 @@ class EdgeAgent:
             self._install_signal_handlers()
         api = self._start_api()
         self.sender.start()
-        pipeline = threading.Thread(target=self._pipeline_loop, name="pipeline", daemon=True)
+        pipeline = threading.Thread(target=self.pipeline.run, name="pipeline", daemon=True)
         pipeline.start()
         for runtime in self.cameras.values():
             runtime.worker.start()
@@ -280,21 +163,19 @@ class EdgeAgent:
                 last_prune = time.monotonic()
         return self._shutdown(pipeline, api)
 
-    def _shutdown(self, pipeline: threading.Thread, api: object | None) -> int:
+    def _shutdown(self, pipeline: threading.Thread, api: ApiServer | None) -> int:
         log.info("stopping: draining cameras, rules and outbox")
         for runtime in self.cameras.values():
             runtime.worker.stop.set()
         for runtime in self.cameras.values():
             runtime.worker.join(timeout=self.config.reconnect.stall_timeout_s + 2)
-        self._pipeline_done.set()
-        with self._cond:
-            self._cond.notify_all()
+        self.pipeline.finish()
         pipeline.join(timeout=60)
         self.sender.stop()
         remaining = self.sender.drain(self.config.drain_timeout_s)
         self.sender.close()
         if api is not None:
-            api.should_exit = True  # type: ignore[attr-defined]
+            api.stop()
         self.outbox.close()
         log.info("stopped; %d case(s) left in the outbox for the next start", remaining)
         return remaining
@@ -312,31 +193,10 @@ class EdgeAgent:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
-    def _start_api(self) -> object | None:
-        if not self.config.api.enabled:
+    def _start_api(self) -> ApiServer | None:
+        api = self.config.api
+        if not api.enabled:
             return None
-        import uvicorn
-
-        from streetwatch.edge.api import create_app
-
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(self),
-                host=self.config.api.host,
-                port=self.config.api.port,
-                log_level="warning",
-                lifespan="off",
-            )
-        )
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the agent owns signals
-        thread = threading.Thread(target=server.run, name="api", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if server.started:
-            self.api_port = server.servers[0].sockets[0].getsockname()[1]
-            log.info("local API on http://%s:%d", self.config.api.host, self.api_port)
-        else:
-            log.error("local API did not start on %s:%d", self.config.api.host, self.config.api.port)
+        server = ApiServer(create_app(self, self.metrics.registry), api.host, api.port)
+        self.api_port = server.start()
         return server

@@ -5,7 +5,6 @@ is the hook a later version fills in (applied to every frame before it is encode
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Protocol
 
@@ -13,7 +12,16 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from streetwatch.contract import CaseReport, DetectionRecord, EvidenceRef, EvidenceRole, Location, ModelRef
+from streetwatch.contract import (
+    CaseBundle,
+    CaseReport,
+    DetectionRecord,
+    EvidenceImage,
+    EvidenceRef,
+    EvidenceRole,
+    Location,
+    ModelRef,
+)
 from streetwatch.edge.config import CameraConfig, ZoneConfig
 from streetwatch.edge.events import Moment, ViolationEvent
 from streetwatch.inference.detections import Detections
@@ -37,19 +45,6 @@ class NoPrivacyFilter:
 
 
 PRIVACY_FILTERS: dict[str, type[NoPrivacyFilter]] = {"none": NoPrivacyFilter}
-
-
-@dataclass(frozen=True)
-class EvidenceImage:
-    role: EvidenceRole
-    jpeg: bytes
-    sha256: str
-
-
-@dataclass(frozen=True)
-class CaseBundle:
-    report: CaseReport
-    images: list[EvidenceImage]
 
 
 def encode_jpeg(frame: Frame, quality: int) -> bytes:

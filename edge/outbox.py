@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from streetwatch.edge.evidence import CaseBundle
+from streetwatch.contract import CaseBundle
+from streetwatch.models.taxonomy import ViolationType
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,11 @@ CREATE TABLE IF NOT EXISTS health_events (
 @dataclass(frozen=True)
 class OutboxItem:
     event_id: str
-    case_json: str
+    case_json: str  # the `case` part exactly as stored (a resend is byte-for-byte the same)
     evidence: list[Path]  # JPEG files, in the order of the case's evidence list
     urgent: bool
     attempts: int
+    violation: ViolationType  # from its own column: the sender never re-parses case_json
 
 
 def _fsync_dir(path: Path) -> None:
@@ -166,16 +168,16 @@ class Outbox:
         now = time.time() if now is None else now
         with self._lock:
             row = self._db.execute(
-                "SELECT event_id, case_json, evidence, urgent, attempts FROM outbox WHERE state = 'pending'"
+                "SELECT event_id, case_json, evidence, urgent, attempts, violation FROM outbox WHERE state = 'pending'"
                 " AND next_attempt_at <= ? ORDER BY urgent DESC, created_at LIMIT 1",
                 (now,),
             ).fetchone()
             if row is None:
                 nxt = self._db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
                 return None, nxt
-        event_id, case_json, evidence, urgent, attempts = row
+        event_id, case_json, evidence, urgent, attempts, violation = row
         paths = [self.root / p for p in json.loads(evidence)]
-        return OutboxItem(event_id, case_json, paths, bool(urgent), attempts), None
+        return OutboxItem(event_id, case_json, paths, bool(urgent), attempts, ViolationType(violation)), None
 
     def mark_sent(self, event_id: str) -> None:
         with self._lock:

@@ -11,7 +11,6 @@ wrong; sending it again cannot help) -> rejected, kept on disk for inspection, l
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -92,7 +91,7 @@ class Sender:
             if item is None:
                 return None if next_at is None else max(0.0, next_at - time.time())
             outcome = self.send_one(item)
-            self.on_result(outcome, json_violation(item.case_json))
+            self.on_result(outcome, item.violation.value)
         return None
 
     def drain(self, timeout_s: float) -> int:
@@ -132,10 +131,3 @@ class Sender:
 
     def close(self) -> None:
         self._client.close()
-
-
-def json_violation(case_json: str) -> str:
-    try:
-        return str(json.loads(case_json).get("violation_type", "unknown"))
-    except (ValueError, AttributeError):
-        return "unknown"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,10 +27,12 @@ Frame = npt.NDArray[np.uint8]  # (H, W, 3) BGR
 class Detector:
     """Run a YOLO detector exported to ONNX (ultralytics layout) on BGR frames.
 
-    conf:       default confidence threshold (strict `>`, as ultralytics)
+    conf:       default confidence threshold (a score at or above it passes: `inference/thresholds.py`)
     iou:        NMS IoU threshold (raw-layout models only)
     classes:    keep only these classes (names or ids); None keeps all
     class_conf: per-class thresholds overriding `conf`, by class name
+    unknown_class_conf: "error" (a class_conf name the model lacks is an InputError) or "ignore"
+                (the edge box: one config's thresholds serve models with different classes)
     threads:    inference threads (None: one per core)
     runtime:    "onnxruntime" (default) or "openvino" (the openvino extra); see runtimes.py
     sha256:     refuse the file unless its sha256 matches
@@ -43,6 +46,7 @@ class Detector:
         iou: float = 0.7,
         classes: Iterable[str | int] | None = None,
         class_conf: Mapping[str, float] | None = None,
+        unknown_class_conf: Literal["error", "ignore"] = "error",
         max_det: int = 300,
         threads: int | None = None,
         sha256: str | None = None,
@@ -60,6 +64,8 @@ class Detector:
         for name, value in (class_conf or {}).items():
             if not 0.0 <= value <= 1.0:
                 raise InputError(f"class_conf[{name!r}] must be in [0, 1], got {value}")
+            if unknown_class_conf == "ignore" and name not in self.names:
+                continue
             self._class_conf[self._resolve_class(name)] = value
         self._class_allowed: npt.NDArray[np.bool_] | None = None
         if classes is not None:

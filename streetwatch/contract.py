@@ -14,6 +14,7 @@ only pydantic: the case service knows nothing of models, the edge box nothing of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -175,6 +176,23 @@ class CaseReport(_Strict):
                         f"({width}x{height}); boxes are in source-frame pixels"
                     )
         return self
+
+
+@dataclass(frozen=True)
+class EvidenceImage:
+    """One `evidence` part: the JPEG bytes and the sha256 its `EvidenceRef` names."""
+
+    role: EvidenceRole
+    jpeg: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CaseBundle:
+    """One filing as the edge box stores and sends it: the `case` part and its `evidence` parts."""
+
+    report: CaseReport
+    images: list[EvidenceImage]
 
 
 def utc_iso(moment: datetime) -> str:

@@ -286,6 +286,7 @@ def test_urgent_cases_go_first(tmp_path: Path, frame) -> None:
     item, _ = outbox.next_due()
     assert item is not None and item.event_id == str(fire.report.event_id)
     assert json.loads(item.case_json)["urgent"] is True
+    assert item.violation == fire.report.violation_type == "open_burning"  # the sender reads no JSON for it
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,190 @@
+"""The pipeline: camera workers' frames -> mailbox -> batched detection -> rules -> evidence -> outbox.
+
+Camera threads put their newest sampled frame into a one-slot-per-camera `Mailbox`; the pipeline
+thread takes batches (oldest frames first, one model per batch), runs the detector, and judges
+each frame: rules, evidence, outbox. Nothing here starts threads or knows about the API; the
+agent (agent.py) wires the parts and runs the lifecycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from streetwatch.edge.camera_rules import CameraRules
+from streetwatch.edge.config import CameraConfig, is_file_source
+from streetwatch.edge.detectors import LoadedModel
+from streetwatch.edge.events import Observation
+from streetwatch.edge.health import HealthMonitor
+from streetwatch.edge.metrics import EdgeMetrics
+from streetwatch.edge.outbox import Outbox
+from streetwatch.edge.sources import SampledFrame
+from streetwatch.edge.status import Tally
+from streetwatch.edge.worker import CameraWorker
+from streetwatch.inference.detections import Detections
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraRuntime:
+    """One camera's parts; `latest`, `judged` and `cases` are written by the pipeline thread only."""
+
+    config: CameraConfig
+    model: LoadedModel
+    rules: CameraRules
+    health: HealthMonitor
+    worker: CameraWorker
+    latest: tuple[npt.NDArray[np.uint8], Detections] | None = None  # for the snapshot endpoint
+    judged: int = 0
+    cases: int = 0
+
+
+@dataclass(frozen=True)
+class Pending:
+    frame: SampledFrame
+    healthy: bool
+
+
+class Mailbox:
+    """One slot per camera: a newer frame replaces one the pipeline has not taken yet."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._slots: dict[str, Pending] = {}
+
+    def put(self, camera_id: str, item: Pending, wait: bool, stop: threading.Event) -> bool:
+        """Leave `item` for the pipeline; True when it replaced an untaken one (a dropped frame).
+        `wait`: block while the slot is full (until taken, or `stop` is set) instead of replacing."""
+        with self._cond:
+            while wait and camera_id in self._slots and not stop.is_set():
+                self._cond.wait(0.5)
+            replaced = camera_id in self._slots
+            self._slots[camera_id] = item
+            self._cond.notify_all()
+            return replaced
+
+    def take(self, timeout: float, model_of: Callable[[str], LoadedModel]) -> list[tuple[str, Pending]]:
+        """A batch: the oldest frames first (no camera starves when the detector is the bottleneck),
+        all for the model the oldest one needs, at most its `max_batch`."""
+        with self._cond:
+            if not self._slots:
+                self._cond.wait(timeout)
+            ready = sorted(self._slots.items(), key=lambda kv: kv[1].frame.captured)
+            if ready:
+                model = model_of(ready[0][0])
+                ready = [kv for kv in ready if model_of(kv[0]) is model][: model.settings.max_batch]
+            for camera_id, _ in ready:
+                del self._slots[camera_id]
+            if ready:
+                self._cond.notify_all()  # a file worker may be waiting for its slot
+            return ready
+
+    def empty(self) -> bool:
+        with self._cond:
+            return not self._slots
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+
+class Pipeline:
+    def __init__(
+        self,
+        cameras: Mapping[str, CameraRuntime],  # the agent's; it may add cameras before the first frame
+        outbox: Outbox,
+        metrics: EdgeMetrics,
+        case_outcomes: Tally[tuple[str, str]],
+        health_events: Tally[tuple[str, str]],
+    ) -> None:
+        self.cameras = cameras
+        self.outbox = outbox
+        self.metrics = metrics
+        self.case_outcomes = case_outcomes  # (violation, outcome): filed / dropped_disk_full
+        self.health_events = health_events  # (camera, problem): times the problem started
+        self.mailbox = Mailbox()
+        self.done = threading.Event()  # set: judge what is in the mailbox, then return
+
+    def _model_of(self, camera_id: str) -> LoadedModel:
+        return self.cameras[camera_id].model
+
+    # -- camera side (each camera's own thread) ----------------------------------------------------
+    def deliver(self, camera_id: str, frame: SampledFrame, started: list[str], ended: list[str]) -> None:
+        runtime = self.cameras[camera_id]
+        for problem in started:
+            detail = runtime.health.status.problems.get(problem, "")
+            log.warning("camera %s: health problem %s (%s): rules paused", camera_id, problem, detail)
+            self.outbox.record_health(camera_id, problem, True, detail)
+            self.health_events.add((camera_id, problem))
+        for problem in ended:
+            log.info("camera %s: %s cleared", camera_id, problem)
+            self.outbox.record_health(camera_id, problem, False, "")
+        # Files read faster than real time wait for the detector (every sampled frame is judged);
+        # live cameras never wait: a newer frame replaces one the detector has not taken yet.
+        wait = is_file_source(runtime.config) and not runtime.config.realtime
+        pending = Pending(frame, runtime.health.status.healthy)
+        if self.mailbox.put(camera_id, pending, wait=wait, stop=runtime.worker.stop):
+            runtime.worker.state.dropped += 1
+
+    # -- the pipeline thread -----------------------------------------------------------------------
+    def step(self, timeout: float = 0.5) -> int:
+        """Take one batch, detect, judge; returns how many frames it judged (0: none was waiting)."""
+        batch = self.mailbox.take(timeout, self._model_of)
+        if not batch:
+            return 0
+        started = time.perf_counter()
+        detector = self._model_of(batch[0][0]).detector
+        results = detector.detect_batch([p.frame.image for _, p in batch])
+        self.metrics.inference.observe(time.perf_counter() - started)
+        for (camera_id, pending), detections in zip(batch, results, strict=True):
+            self._judge(self.cameras[camera_id], pending, detections)
+        return len(batch)
+
+    def _judge(self, runtime: CameraRuntime, pending: Pending, detections: Detections) -> None:
+        frame = pending.frame
+        camera_id = runtime.config.id
+        obs = Observation(camera_id, frame.t, frame.wall, frame.image, detections)
+        for event in runtime.rules.step(obs, healthy=pending.healthy):
+            bundle = runtime.model.evidence.build(event, runtime.config)
+            stored = self.outbox.enqueue(bundle)
+            outcome = "filed" if stored else "dropped_disk_full"
+            self.case_outcomes.add((event.violation.value, outcome))
+            runtime.cases += int(stored)
+            log.info(
+                "camera %s zone %s: %s confirmed -> case %s %s%s",
+                camera_id,
+                event.zone_id,
+                event.violation,
+                event.event_id,
+                outcome,
+                " [urgent]" if event.urgent else "",
+            )
+        self.metrics.latency.observe(time.monotonic() - frame.captured)
+        runtime.judged += 1
+        runtime.latest = (frame.image, detections)
+
+    def run(self) -> None:
+        """Judge frames until `done` is set, then what was already sampled."""
+        try:
+            while not self.done.is_set():
+                try:
+                    self.step()
+                except Exception:  # one bad frame must not stop every camera
+                    log.exception("pipeline error")
+                    time.sleep(0.5)
+            while self.step(timeout=0):
+                pass
+        finally:
+            self.done.set()
+
+    def finish(self) -> None:
+        """Ask `run` to judge what is left and return."""
+        self.done.set()
+        self.mailbox.wake()
