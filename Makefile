@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 DEPS := pyproject.toml setup.py constraints.txt
 
-.PHONY: demo test lint format bench-engine clean help
+.PHONY: demo test lint format bench-engine clean help i18n
 
 help:
 	@echo "make demo   - install the edge + server extras and run the end-to-end demo"
 	@echo "make test   - install everything and run the test suite (ruff + pytest)"
 	@echo "make lint   - ruff check + format check"
+	@echo "make i18n   - extract, update and compile the review page's translations"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,14 @@ lint: $(VENV)/.stamp-test
 format: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The review page's catalogue: extract the strings, merge them into each language's .po (translate
+# the new msgstr there), compile the .mo. Both .po and .mo are committed; a test checks they agree.
+I18N := cases/locale
+i18n: $(VENV)/.stamp-test
+	$(VENV)/bin/pybabel extract -F cases/babel.cfg -k N_ --no-location --sort-output --omit-header -o $(I18N)/messages.pot cases
+	$(VENV)/bin/pybabel update -D messages -i $(I18N)/messages.pot -d $(I18N) --ignore-obsolete --no-fuzzy-matching -w 120
+	$(VENV)/bin/pybabel compile -D messages -d $(I18N) --statistics
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -43,6 +43,10 @@ setup(
             "*.mako",
             "*.onnx",
             "*.txt",
+            "*.cfg",
+            "locale/*.pot",
+            "locale/*/LC_MESSAGES/*.po",
+            "locale/*/LC_MESSAGES/*.mo",
         ]
     },
     include_package_data=True,

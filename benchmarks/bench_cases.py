@@ -147,7 +147,7 @@ def _load(base: str, token: str, frames: list[bytes], seconds: float, concurrenc
                 now = datetime.now(UTC)
                 case = {
                     "event_id": str(uuid.uuid4()), "device_id": device, "camera_id": camera,
-                    "violation_type": "illegal_parking", "standard_code": "09009",
+                    "violation_type": "illegal_parking", "standard_code": "05-05",
                     "first_seen": (now - timedelta(minutes=5)).isoformat(), "confirmed_at": now.isoformat(),
                     "zone_id": "z1", "location": {"lat": 31.2, "lon": 121.4},
                     "detections": [{"class": "car", "confidence": 0.9, "box": [100, 100, 400, 300]}],

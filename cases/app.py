@@ -23,6 +23,7 @@ from streetwatch.cases.service import CaseServiceError
 from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.cases.settings import CaseSettings, load_settings
 from streetwatch.cases.state import AppState
+from streetwatch.cases.workflow import load_workflow
 from streetwatch.contract import API_PREFIX
 from streetwatch.version import __version__
 
@@ -44,6 +45,7 @@ def create_app(settings: CaseSettings) -> FastAPI:
         sessions=make_sessionmaker(engine),
         store=EvidenceStore(settings.resolved_evidence_dir()),
         catalogue=load_catalogue(settings.service_codes_file),
+        workflow=load_workflow(settings.workflow_file),
         metrics=metrics,
         signing_key=settings.signing_key(),
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from streetwatch.cases.db import session_scope
 from streetwatch.cases.evidence import EvidenceStore
-from streetwatch.cases.lifecycle import CaseStatus
+from streetwatch.cases.lifecycle import ACCEPTED_STATUSES, CaseStatus
 from streetwatch.cases.models import Case, utcnow
 from streetwatch.contract import DetectionRecord, ModelRef
 from streetwatch.datasets.case_export import (
@@ -34,8 +34,6 @@ from streetwatch.verdicts import ReviewedBox, machine_boxes
 
 log = logging.getLogger(__name__)
 EXPORTABLE = ("accepted", "rejected")
-# Statuses that mean "a reviewer accepted this case".
-ACCEPTED_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.DISPATCHED, CaseStatus.RESOLVED, CaseStatus.CLOSED)
 # Training needs the frame without drawings: the clean confirmation frame, else the clean first one.
 FRAME_ROLES = ("confirmation_clean", "first_seen_clean")
 
@@ -107,6 +105,7 @@ def _exported(case: Case, store: EvidenceStore, out: Path) -> ExportedCase | Non
         status="accepted" if accepted else "rejected",
         violation_type=case.violation_type,
         reviewed_violation_type=case.reviewed_violation_type,
+        event_code=case.standard_code,
         reject_reason=case.reject_reason,
         reject_code=case.reject_code if not accepted else None,
         reviewer=case.reviewer,

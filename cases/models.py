@@ -51,7 +51,9 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     violation_type: Mapped[str] = mapped_column(String(32), index=True)
     reviewed_violation_type: Mapped[str | None] = mapped_column(String(32))
-    standard_code: Mapped[str] = mapped_column(String(32))
+    standard_code: Mapped[str] = mapped_column(String(32))  # the city's event code, chosen by the service
+    filed_code: Mapped[str | None] = mapped_column(String(32))  # the code the edge box sent, kept for the audit
+    zone_kind: Mapped[str | None] = mapped_column(String(64))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     device_id: Mapped[str | None] = mapped_column(String(64))
     camera_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -80,6 +82,10 @@ class Case(Base):
     reviewed_boxes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     boxes_by: Mapped[str | None] = mapped_column(String(100))
     boxes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    department: Mapped[str | None] = mapped_column(String(64), index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # 处置时限 from dispatch
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     evidence: Mapped[list[Evidence]] = relationship(back_populates="case", order_by="Evidence.id", lazy="selectin")
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id", lazy="raise")

@@ -46,11 +46,13 @@ class CasePublic(_Public):
     status: CaseStatus
     violation_type: ViolationType = Field(description="as filed")
     reviewed_violation_type: ViolationType | None = Field(description="set when a reviewer reclassified")
-    standard_code: str
+    standard_code: str = Field(description="the city's event code (大类-小类), chosen by the service's code table")
+    filed_code: str | None = Field(description="the code the edge box sent, when it differs")
     urgent: bool
     device_id: str | None
     camera_id: str | None
     zone_id: str | None
+    zone_kind: str | None
     first_seen: datetime
     confirmed_at: datetime
     received_at: datetime
@@ -70,6 +72,11 @@ class CasePublic(_Public):
     )
     boxes_by: str | None = None
     boxes_at: datetime | None = None
+    department: str | None = Field(description="the department the case is routed to")
+    dispatched_at: datetime | None
+    due_at: datetime | None = Field(description="处置时限: the department must resolve it by then")
+    resolved_at: datetime | None
+    overdue: bool = Field(description="dispatched, unresolved and past due_at")
     history: list[CaseEventPublic] | None = Field(default=None, description="audit log (single-case view only)")
 
 
@@ -89,6 +96,9 @@ class TransitionRequest(_Public):
     violation_type: ViolationType | None = Field(
         default=None, description="reclassify while accepting: what the reviewer saw instead"
     )
+    department: str | None = Field(
+        default=None, max_length=64, description="dispatch to this department instead of the routed one"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TransitionRequest:
@@ -98,6 +108,8 @@ class TransitionRequest(_Public):
             raise ValueError("reject_code is only allowed when rejecting")
         if self.violation_type is not None and self.to != CaseStatus.ACCEPTED:
             raise ValueError("violation_type (reclassification) is only allowed when accepting")
+        if self.department is not None and self.to not in (CaseStatus.ACCEPTED, CaseStatus.DISPATCHED):
+            raise ValueError("department is only allowed when accepting or dispatching")
         return self
 
 

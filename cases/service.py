@@ -11,16 +11,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from streetwatch.cases.db import session_scope
 from streetwatch.cases.evidence import CheckedImage, EvidenceStore
-from streetwatch.cases.lifecycle import CaseStatus, IllegalTransition, check_transition
+from streetwatch.cases.lifecycle import DEADLINE_RUNNING, CaseStatus, IllegalTransition, check_transition
 from streetwatch.cases.models import Case, CaseEvent, Evidence, utcnow
 from streetwatch.cases.schemas import CaseEventPublic, CasePage, CasePublic, EvidencePublic, TransitionRequest
+from streetwatch.cases.service_codes import ServiceCatalogue
 from streetwatch.cases.tokens import Principal, TokenKind
+from streetwatch.cases.workflow import Workflow, is_overdue
 from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, Location, ModelRef
 
 
@@ -47,6 +49,10 @@ class CaseFilter:
     bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
     source: str | None = None
     ids: tuple[int, ...] = field(default_factory=tuple)
+    codes: tuple[str, ...] = ()
+    department: str | None = None
+    overdue_at: datetime | None = None  # only cases overdue at this moment
+    text: str | None = None  # search: address, grid, camera, zone, device, description, event id
 
 
 def report_digest(report: CaseReport) -> str:
@@ -91,6 +97,7 @@ def file_case(
     principal: Principal,
     report: CaseReport,
     images: list[CheckedImage],
+    catalogue: ServiceCatalogue,
 ) -> FilingResult:
     """Store the images, then insert the case. The UNIQUE event_id decides concurrent replays: the
     loser's INSERT fails and it answers with the winner's case (insert first, read after, so that a
@@ -104,17 +111,22 @@ def file_case(
     for image in images:
         store.put(image)
     now = utcnow()
+    code = catalogue.resolve(
+        report.violation_type.value, (d.class_name for d in report.detections), report.zone_kind
+    ).code
     case = Case(
         event_id=event_id,
         body_sha256=digest,
         source="edge",
         status=CaseStatus.REPORTED.value,
         violation_type=report.violation_type.value,
-        standard_code=report.standard_code,
+        standard_code=code,
+        filed_code=report.standard_code if report.standard_code != code else None,
         urgent=report.urgent,
         device_id=report.device_id,
         camera_id=report.camera_id,
         zone_id=report.zone_id,
+        zone_kind=report.zone_kind,
         first_seen=report.first_seen,
         confirmed_at=report.confirmed_at,
         received_at=now,
@@ -251,6 +263,17 @@ def filtered(query: Select[tuple[Case]], flt: CaseFilter) -> Select[tuple[Case]]
         query = query.where(Case.source == flt.source)
     if flt.ids:
         query = query.where(Case.id.in_(flt.ids))
+    if flt.codes:
+        query = query.where(Case.standard_code.in_(flt.codes))
+    if flt.department:
+        query = query.where(Case.department == flt.department)
+    if flt.overdue_at is not None:
+        running = [s.value for s in DEADLINE_RUNNING]
+        query = query.where(Case.status.in_(running), Case.due_at < flt.overdue_at)
+    if flt.text:
+        pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        columns = (Case.address, Case.grid_code, Case.camera_id, Case.zone_id, Case.device_id, Case.description)
+        query = query.where(or_(*(c.ilike(pattern, escape="\\") for c in columns), Case.event_id == flt.text.lower()))
     return query
 
 
@@ -275,20 +298,37 @@ def review_queue(factory: sessionmaker[Session], limit: int) -> list[CasePublic]
         return [to_public(c) for c in session.scalars(query)]
 
 
+@dataclass(frozen=True)
+class CaseRules:
+    """The city's tables a transition consults: event codes, departments and deadlines."""
+
+    catalogue: ServiceCatalogue
+    workflow: Workflow
+
+
 def transition(
-    factory: sessionmaker[Session], case_id: int, request: TransitionRequest, actor: Principal
+    factory: sessionmaker[Session], case_id: int, request: TransitionRequest, actor: Principal, rules: CaseRules
 ) -> CasePublic:
     """Move a case along its lifecycle. Compare-and-set on the status, so two reviewers acting on
-    one case at once cannot both win."""
+    one case at once cannot both win.
+
+    立案 (accept) routes the case to its department; 派遣 (dispatch) starts the deadline; a
+    reclassification re-codes the case from the city's table."""
     if actor.kind is not TokenKind.REVIEWER:
         raise CaseServiceError(403, f"only reviewer tokens may change a case; this is a {actor.kind} token")
+    if request.department is not None and rules.workflow.department(request.department) is None:
+        known = ", ".join(d.id for d in rules.workflow.departments)
+        raise CaseServiceError(422, f"unknown department {request.department!r}; departments are {known}")
     with session_scope(factory) as session:
         case = session.get(Case, case_id)
         if case is None:
             raise CaseServiceError(404, f"no case {case_id}")
         current = CaseStatus(case.status)
+        code, violation_type, department = case.standard_code, case.effective_violation_type, case.department
+        classes = [d.get("class_name", "") for d in case.detections]
+        zone_kind = case.zone_kind
     try:
-        check_transition(current, request.to)
+        check_transition(current, request.to, request.reason or (request.reject_code and request.reject_code.value))
     except IllegalTransition as exc:
         raise CaseServiceError(409, f"case {case_id}: {exc}") from None
     now = utcnow()
@@ -298,7 +338,22 @@ def transition(
         values["reject_reason"] = request.reason if request.to == CaseStatus.REJECTED else None
         values["reject_code"] = request.reject_code.value if request.reject_code is not None else None
         if request.violation_type is not None:
-            values["reviewed_violation_type"] = request.violation_type.value
+            values["reviewed_violation_type"] = violation_type = request.violation_type.value
+            if case.source == "edge":
+                values["standard_code"] = code = rules.catalogue.resolve(violation_type, classes, zone_kind).code
+            else:  # a person's report has no detections: the type's default code
+                values["standard_code"] = code = rules.catalogue.default_for(violation_type).code
+    if request.to == CaseStatus.ACCEPTED:
+        values["department"] = request.department or rules.workflow.route(code, violation_type).department
+    if request.to == CaseStatus.DISPATCHED:
+        if request.department is not None:
+            values["department"] = request.department
+        elif department is None:
+            values["department"] = rules.workflow.route(code, violation_type).department
+        values |= {"dispatched_at": now, "due_at": rules.workflow.deadline(code, violation_type, now)}
+        values["resolved_at"] = None  # sent back after a failed 核查: the department starts again
+    if request.to == CaseStatus.RESOLVED:
+        values["resolved_at"] = now
     with session_scope(factory) as session:
         result = session.execute(update(Case).where(Case.id == case_id, Case.status == current.value).values(**values))
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -347,10 +402,12 @@ def to_public(case: Case, history: list[CaseEvent] | None = None) -> CasePublic:
         violation_type=case.violation_type,
         reviewed_violation_type=case.reviewed_violation_type,
         standard_code=case.standard_code,
+        filed_code=case.filed_code,
         urgent=case.urgent,
         device_id=case.device_id,
         camera_id=case.camera_id,
         zone_id=case.zone_id,
+        zone_kind=case.zone_kind,
         first_seen=case.first_seen,
         confirmed_at=case.confirmed_at,
         received_at=case.received_at,
@@ -380,6 +437,11 @@ def to_public(case: Case, history: list[CaseEvent] | None = None) -> CasePublic:
         reviewed_boxes=case.reviewed_boxes,
         boxes_by=case.boxes_by,
         boxes_at=case.boxes_at,
+        department=case.department,
+        dispatched_at=case.dispatched_at,
+        due_at=case.due_at,
+        resolved_at=case.resolved_at,
+        overdue=is_overdue(CaseStatus(case.status), case.due_at, utcnow()),
         history=None
         if history is None
         else [

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streetwatch.errors import ConfigError
@@ -60,6 +60,9 @@ class CaseSettings(StorageSettings):
     max_case_json_bytes: int = Field(default=256 * 1024, gt=0)
     page_size: int = Field(default=50, gt=0, le=500)
     service_codes_file: Path | None = Field(default=None, description="violation type -> city code table (YAML)")
+    workflow_file: Path | None = Field(default=None, description="departments, routes and deadlines (YAML)")
+    timezone: str = Field(default="Asia/Shanghai", description="the city's IANA time zone: times on the review page")
+    language: str = Field(default="zh_CN", description="the review page's default language: zh_CN or en")
     open311_jurisdiction: str = Field(default="streetwatch", max_length=100)
     migrate_on_start: bool = True
     log_format: Literal["json", "text"] = "json"
@@ -82,6 +85,24 @@ class CaseSettings(StorageSettings):
                 f"expected at least {MIN_SECRET_LENGTH} random characters"
             )
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from streetwatch.cases.i18n import check_language
+
+        return check_language(value)
 
     @property
     def request_body_limit(self) -> int:

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from streetwatch.cases.evidence import EvidenceStore
 from streetwatch.cases.metrics import Metrics
+from streetwatch.cases.service import CaseRules
 from streetwatch.cases.service_codes import ServiceCatalogue
 from streetwatch.cases.settings import CaseSettings
+from streetwatch.cases.workflow import Workflow
 
 
 @dataclass(frozen=True)
@@ -20,5 +22,10 @@ class AppState:
     sessions: sessionmaker[Session]
     store: EvidenceStore
     catalogue: ServiceCatalogue
+    workflow: Workflow
     metrics: Metrics
     signing_key: bytes
+
+    @property
+    def rules(self) -> CaseRules:
+        return CaseRules(self.catalogue, self.workflow)

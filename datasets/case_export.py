@@ -62,6 +62,7 @@ class ExportedCase(BaseModel):
     reviewed_violation_type: ViolationType | None = Field(default=None, description="set when reclassified")
     reject_reason: str | None = Field(default=None, description="the reviewer's note")
     reject_code: RejectReason | None = Field(default=None, description="why rejected; null on older rejections")
+    event_code: str | None = Field(default=None, description="the city's event code (大类-小类) the case carries")
     reviewer: str | None = None
     reviewed_at: AwareDatetime | None = None
     camera_id: str

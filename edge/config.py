@@ -235,7 +235,7 @@ class ParkingRule(_RuleCommon):
     max_gap_s: Seconds = Field(default=30, description="a vehicle unseen this long (occlusion) loses its dwell time")
     rearm_after_s: Seconds = Field(default=120)
     cooldown_s: Seconds = Field(default=0)
-    standard_code: str = Field(default="09009", min_length=1, max_length=32)
+    standard_code: str = Field(default="05-05", min_length=1, max_length=32)
 
 
 class PresenceRule(_RuleCommon):
@@ -272,7 +272,7 @@ def _vending() -> PresenceRule:
         min_duration_s=120,
         rearm_after_s=300,
         cooldown_s=1800,
-        standard_code="09006",
+        standard_code="05-01",
     )
 
 
@@ -286,7 +286,7 @@ def _garbage() -> PresenceRule:
         max_gap_s=120,
         rearm_after_s=1800,
         cooldown_s=3600,
-        standard_code="06010",
+        standard_code="01-02",
     )
 
 
@@ -300,7 +300,7 @@ def _burning() -> PresenceRule:
         max_gap_s=30,
         rearm_after_s=300,
         cooldown_s=600,
-        standard_code="06020",
+        standard_code="01-27",
         urgent=True,
     )
 
@@ -402,6 +402,11 @@ class ZoneConfig(_Model):
     polygon: list[tuple[float, float]] = Field(description="[[x, y], ...] in source-frame pixels, at least 3 points")
     anchor: Literal["bottom_center", "center"] = Field(
         default="bottom_center", description="the point of a box that must lie in the polygon"
+    )
+    kind: Identifier | None = Field(
+        default=None,
+        description="how the city classes the place (e.g. shop_front, street_food): sent with each case, the case "
+        "service picks the event code by it (店外经营 for shop fronts)",
     )
     schedule: Schedule = Field(default_factory=Schedule, description="when the rule applies")
     rule: RuleOverride | None = Field(

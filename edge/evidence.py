@@ -119,6 +119,7 @@ class EvidenceBuilder:
             first_seen=event.first_seen.wall,
             confirmed_at=event.confirmed.wall,
             zone_id=zone.id,
+            zone_kind=zone.kind,
             location=Location.model_validate(camera.location.model_dump()),
             detections=self.records(event.confirmed),
             model=self.model,

@@ -148,10 +148,18 @@ class CaseReport(_Strict):
     device_id: Identifier
     camera_id: Identifier
     violation_type: ViolationType
-    standard_code: Text = Field(min_length=1, max_length=32, description="the city's code for this violation type")
+    standard_code: Text = Field(
+        min_length=1,
+        max_length=32,
+        description="the code the box is configured with; the case service picks the case's event code itself "
+        "(its city code table) and keeps this one for the audit",
+    )
     first_seen: Timestamp
     confirmed_at: Timestamp
     zone_id: Identifier
+    zone_kind: Identifier | None = Field(
+        default=None, description="how the city classes the zone's place (e.g. shop_front, street_food)"
+    )
     location: Location
     detections: list[DetectionRecord] = Field(max_length=200)
     model: ModelRef

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from streetwatch.cases.api.deps import Caller, Reviewer, StateDep
 from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, check_jpeg, sha256_hex
 from streetwatch.cases.lifecycle import CaseStatus
+from streetwatch.cases.models import utcnow
 from streetwatch.cases.schemas import CasePage, CasePublic, TransitionRequest
 from streetwatch.cases.service import (
     CaseFilter,
@@ -164,7 +165,7 @@ def _file(
             )
         except EvidenceRejected as exc:
             raise CaseServiceError(exc.status, str(exc)) from None
-    return file_case(state.sessions, state.store, caller, report, images)
+    return file_case(state.sessions, state.store, caller, report, images, state.catalogue)
 
 
 def parse_report(raw: bytes, now: datetime | None = None) -> CaseReport:
@@ -220,6 +221,9 @@ async def read_cases(
     until: Annotated[datetime | None, Query(description="confirmed_at < until")] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat", max_length=200)] = None,
     source: Annotated[str | None, Query(pattern="^(edge|open311)$")] = None,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: Annotated[bool, Query(description="only dispatched cases past their deadline")] = False,
+    q: Annotated[str | None, Query(max_length=100, description="search address, grid, camera, zone, device")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> CasePage:
@@ -241,6 +245,9 @@ async def read_cases(
         until=until,
         bbox=_bbox(bbox),
         source=source,
+        department=department,
+        overdue_at=utcnow() if overdue else None,
+        text=q.strip() if q and q.strip() else None,
     )
     return await run_in_threadpool(lambda: list_cases(state.sessions, flt, limit=limit, cursor=cursor))
 
@@ -265,7 +272,7 @@ async def read_case(case_id: CaseId, state: StateDep, _reviewer: Reviewer) -> Ca
     responses={401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
 )
 async def post_transition(case_id: CaseId, body: TransitionRequest, state: StateDep, reviewer: Reviewer) -> CasePublic:
-    case = await run_in_threadpool(transition, state.sessions, case_id, body, reviewer)
+    case = await run_in_threadpool(transition, state.sessions, case_id, body, reviewer, state.rules)
     state.metrics.transitions.labels(body.to.value).inc()
     return case
 

@@ -95,7 +95,7 @@ async def services(
             service_name=s.name,
             description=s.description or f"{s.violation_type.value.replace('_', ' ')} ({s.name})",
             keywords=s.violation_type.value,
-            group=s.group,
+            group=category.name if (category := state.catalogue.category_of(s)) else None,
         )
         for s in state.catalogue.services
     ]

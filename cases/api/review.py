@@ -1,14 +1,19 @@
-"""`/review`: the inspectors' page. Server-rendered (jinja2), plain forms that work without
-JavaScript; review.js adds keyboard shortcuts, box_editor.js the reviewer's box editor. Sessions
-are signed cookies (see review_session)."""
+"""`/review`: the inspectors' pages. Server-rendered (jinja2 with the i18n extension), plain forms
+that work without JavaScript; review.js adds keyboard shortcuts, box_editor.js the reviewer's box
+editor. Chinese by default (`?lang=en` switches, remembered in a cookie); times in the city's time
+zone. Sessions are signed cookies (see review_session)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path as FsPath
-from typing import Annotated
-from urllib.parse import quote
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Path, Request
+import jinja2
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -16,39 +21,122 @@ from starlette.concurrency import run_in_threadpool
 from streetwatch.cases import review_session
 from streetwatch.cases.api.deps import StateDep, from_cookie
 from streetwatch.cases.db import session_scope
-from streetwatch.cases.lifecycle import CaseStatus
+from streetwatch.cases.i18n import LANGUAGE_COOKIE, LANGUAGES, Locale, choose_language, translations
+from streetwatch.cases.labels import BASIS_LABELS, VIOLATION_LABELS
+from streetwatch.cases.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS, CaseStatus
+from streetwatch.cases.models import utcnow
 from streetwatch.cases.review_boxes import save_boxes
-from streetwatch.cases.schemas import BoxesRequest, TransitionRequest
-from streetwatch.cases.service import CaseServiceError, review_queue, transition
-from streetwatch.cases.tokens import TokenKind, resolve_token
+from streetwatch.cases.review_queries import review_page
+from streetwatch.cases.schemas import BoxesRequest, CasePublic, TransitionRequest
+from streetwatch.cases.service import CaseFilter, CaseServiceError, get_case, transition
+from streetwatch.cases.state import AppState
+from streetwatch.cases.tokens import Principal, TokenKind, resolve_token
 from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
 from streetwatch.verdicts import REJECT_REASON_LABELS, RejectReason
 
 router = APIRouter(prefix="/review", tags=["review"], include_in_schema=False)
-templates = Jinja2Templates(directory=FsPath(__file__).resolve().parent.parent / "templates")
+TEMPLATES_DIR = FsPath(__file__).resolve().parent.parent / "templates"
 CLEAN_ROLES = ("confirmation_clean", "first_seen_clean", "confirmation", "first_seen")
+# Frames the detections were found on (the others already carry the edge box's drawings).
+BOXED_ROLES = ("confirmation_clean",)
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+# Page actions -> the lifecycle target.
+ACTIONS: dict[str, CaseStatus] = {
+    "accept": CaseStatus.ACCEPTED,
+    "reclassify": CaseStatus.ACCEPTED,
+    "reject": CaseStatus.REJECTED,
+    "dispatch": CaseStatus.DISPATCHED,
+    "return": CaseStatus.DISPATCHED,
+    "resolve": CaseStatus.RESOLVED,
+    "verify": CaseStatus.VERIFIED,
+    "close": CaseStatus.CLOSED,
+}
+
+
+@cache
+def templates_for(language: str) -> Jinja2Templates:
+    """One jinja environment per language, its gettext bound to that language's catalogue."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return Jinja2Templates(env=env)
+
+
+def locale_of(request: Request, state: AppState) -> Locale:
+    language = choose_language(
+        request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE), state.settings.language
+    )
+    return Locale(language, ZoneInfo(state.settings.timezone))
+
+
+def _render(request: Request, state: AppState, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    loc = locale_of(request, state)
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    language_links = {
+        lang: f"{request.url.path}?{urlencode(params | {'lang': lang})}" for lang in LANGUAGES if lang != loc.language
+    }
+    full = {
+        "loc": loc,
+        "status_labels": STATUS_LABELS,
+        "action_labels": ACTION_LABELS,
+        "violation_labels": VIOLATION_LABELS,
+        "basis_labels": BASIS_LABELS,
+        "language_links": language_links,
+        "catalogue": state.catalogue,
+        "workflow": state.workflow,
+        "reject_reasons": [(r.value, loc.gettext(label)) for r, label in REJECT_REASON_LABELS.items()],
+        "box_classes": list(CLASS_NAMES),
+        **context,
+    }
+    response = templates_for(loc.language).TemplateResponse(request, name, full, status_code=status_code)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, loc.language, max_age=LANGUAGE_COOKIE_SECONDS, samesite="lax", httponly=True, path="/"
+        )
+    return response
 
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _safe_next(value: str | None, fallback: str) -> str:
+    """Only paths of this page: a form's `next` must never send the inspector elsewhere."""
+    if value and value.startswith("/review") and "//" not in value and "\\" not in value:
+        return value
+    return fallback
+
+
+def _with(url: str, **params: object) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+async def _reviewer(state: AppState, request: Request) -> Principal | None:
+    reviewer = await from_cookie(state, request)
+    if reviewer is None or reviewer.kind is not TokenKind.REVIEWER:
+        return None
+    return reviewer
+
+
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, error: str | None = None) -> Response:
-    return templates.TemplateResponse(request, "login.html", {"error": error})
+async def login_form(request: Request, state: StateDep) -> Response:
+    return _render(request, state, "login.html", {"error": None})
 
 
 @router.post("/login")
 async def login(request: Request, state: StateDep, token: Annotated[str, Form(max_length=200)]) -> Response:
-    def lookup():  # type: ignore[no-untyped-def]
+    def lookup() -> Principal | None:
         with session_scope(state.sessions) as session:
             return resolve_token(session, token.strip())
 
     principal = await run_in_threadpool(lookup)
     if principal is None or principal.kind is not TokenKind.REVIEWER:
-        return templates.TemplateResponse(
-            request, "login.html", {"error": "That is not a valid reviewer token."}, status_code=401
-        )
+        loc = locale_of(request, state)
+        error = loc.gettext("That is not a valid reviewer token.")
+        return _render(request, state, "login.html", {"error": error}, status_code=401)
     response = _redirect("/review")
     response.set_cookie(
         review_session.COOKIE_NAME,
@@ -69,38 +157,156 @@ async def logout() -> Response:
     return response
 
 
+def _local_day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=zone)
+
+
+def _shown(case: CasePublic) -> dict[str, Any]:
+    shown = next((e for role in CLEAN_ROLES for e in case.evidence if e.role == role), None)
+    return {
+        "case": case,
+        "shown": shown,
+        "boxed": shown is not None and shown.role in BOXED_ROLES,
+        "others": [e for e in case.evidence if e is not shown],
+        "detections_json": [d.model_dump(mode="json", by_alias=True) for d in case.detections],
+        "boxes_json": None
+        if case.reviewed_boxes is None
+        else [b.model_dump(mode="json", by_alias=True) for b in case.reviewed_boxes],
+    }
+
+
 @router.get("", response_class=HTMLResponse)
-async def queue(request: Request, state: StateDep, done: str | None = None, error: str | None = None) -> Response:
-    reviewer = await from_cookie(state, request)
-    if reviewer is None or reviewer.kind is not TokenKind.REVIEWER:
+async def queue(
+    request: Request,
+    state: StateDep,
+    status: Annotated[str, Query(max_length=16)] = CaseStatus.REPORTED.value,
+    violation_type: Annotated[str, Query(max_length=32)] = "",
+    camera: Annotated[str, Query(max_length=64)] = "",
+    department: Annotated[str, Query(max_length=64)] = "",
+    date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
+    overdue: Annotated[bool, Query()] = False,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    done: Annotated[int | None, Query(ge=1)] = None,
+    error: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """The list. The filter form sends every field, empty ones as ""; a value the page does not
+    know is dropped with a message rather than answered with an error page."""
+    reviewer = await _reviewer(state, request)
+    if reviewer is None:
         return _redirect("/review/login")
-    cases = await run_in_threadpool(review_queue, state.sessions, state.settings.page_size)
+    loc = locale_of(request, state)
+    problems: list[str] = []
+    if status not in ("all", *(s.value for s in CaseStatus)):
+        problems.append(loc.gettext("Unknown status filter; showing all."))
+        status = "all"
+    if violation_type and violation_type not in {v.value for v in ViolationType}:
+        problems.append(loc.gettext("Unknown violation type %(value)s; showing all types.") % {"value": violation_type})
+        violation_type = ""
+    if department and state.workflow.department(department) is None:
+        problems.append(loc.gettext("Unknown department %(value)s; showing all.") % {"value": department})
+        department = ""
+    days: list[date | None] = []
+    for text in (date_from, date_to):
+        try:
+            days.append(date.fromisoformat(text) if text else None)
+        except ValueError:
+            problems.append(loc.gettext("%(value)s is not a date (YYYY-MM-DD); ignored.") % {"value": text})
+            days.append(None)
+    day_from, day_to = days
+    if problems:
+        error = " ".join([*problems, *([error] if error else [])])
+    zone = ZoneInfo(state.settings.timezone)
+    flt = CaseFilter(
+        violation_type=violation_type or None,
+        camera_id=camera.strip() or None,
+        statuses=() if status == "all" else (status,),
+        since=_local_day_start(day_from, zone) if day_from else None,
+        until=_local_day_start(day_to + timedelta(days=1), zone) if day_to else None,
+        department=department or None,
+        overdue_at=utcnow() if overdue else None,
+        text=q.strip() or None,
+    )
+    result = await run_in_threadpool(review_page, state.sessions, flt, page, state.settings.page_size)
     cookie = request.cookies[review_session.COOKIE_NAME]
-    items = []
-    for case in cases:
-        shown = next((e for role in CLEAN_ROLES for e in case.evidence if e.role == role), None)
-        items.append(
-            {
-                "case": case,
-                "shown": shown,
-                "others": [e for e in case.evidence if e is not shown],
-                "detections_json": [d.model_dump(mode="json", by_alias=True) for d in case.detections],
-                "boxes_json": None
-                if case.reviewed_boxes is None
-                else [b.model_dump(mode="json", by_alias=True) for b in case.reviewed_boxes],
-            }
-        )
-    return templates.TemplateResponse(
+    filters = {
+        "status": status,
+        "violation_type": violation_type,
+        "camera": camera,
+        "department": department,
+        "from": day_from.isoformat() if day_from else "",
+        "to": day_to.isoformat() if day_to else "",
+        "overdue": overdue,
+        "q": q,
+    }
+    base_params = {k: v for k, v in filters.items() if v}
+    here = "/review?" + urlencode(base_params | ({"page": result.page} if result.page > 1 else {}))
+
+    def page_url(n: int) -> str:
+        return "/review?" + urlencode(base_params | {"page": n})
+
+    done_case = None
+    if done is not None:
+        try:
+            done_case = await run_in_threadpool(lambda: get_case(state.sessions, done, with_history=False))
+        except CaseServiceError:
+            done_case = None
+    return _render(
         request,
+        state,
         "review.html",
         {
             "reviewer": reviewer.subject,
-            "items": items,
-            "violation_types": [v.value for v in ViolationType],
-            "reject_reasons": [(r.value, label) for r, label in REJECT_REASON_LABELS.items()],
-            "box_classes": list(CLASS_NAMES),
+            "items": [_shown(c) for c in result.items],
+            "result": result,
+            "filters": filters,
+            "statuses": list(CaseStatus),
+            "violation_types": list(ViolationType),
+            "here": here,
+            "prev_url": page_url(result.page - 1) if result.page > 1 else None,
+            "next_url": page_url(result.page + 1) if result.page < result.pages else None,
             "csrf": review_session.csrf_token(state.signing_key, cookie),
-            "done": done,
+            "transitions": TRANSITIONS,
+            "done_case": done_case,
+            "error": error,
+        },
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(
+    request: Request,
+    state: StateDep,
+    case_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    done: Annotated[int | None, Query(ge=1)] = None,
+    error: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    reviewer = await _reviewer(state, request)
+    if reviewer is None:
+        return _redirect("/review/login")
+    try:
+        case = await run_in_threadpool(get_case, state.sessions, case_id)
+    except CaseServiceError as exc:
+        if exc.status != 404:
+            raise
+        loc = locale_of(request, state)
+        return _redirect(_with("/review", status="all", error=loc.gettext("No case %(id)s.") % {"id": case_id}))
+    cookie = request.cookies[review_session.COOKIE_NAME]
+    return _render(
+        request,
+        state,
+        "case.html",
+        {
+            "reviewer": reviewer.subject,
+            "item": _shown(case),
+            "case": case,
+            "boxed_roles": BOXED_ROLES,
+            "violation_types": list(ViolationType),
+            "here": f"/review/cases/{case_id}",
+            "csrf": review_session.csrf_token(state.signing_key, cookie),
+            "transitions": TRANSITIONS,
+            "done_case": case if done == case_id else None,
             "error": error,
         },
     )
@@ -111,30 +317,38 @@ async def act(
     request: Request,
     state: StateDep,
     case_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    action: Annotated[str, Form(pattern="^(accept|reject|reclassify)$")],
+    action: Annotated[str, Form(pattern="^(" + "|".join(ACTIONS) + ")$")],
     csrf: Annotated[str, Form(max_length=64)],
     reason: Annotated[str | None, Form(max_length=500)] = None,
     violation_type: Annotated[ViolationType | None, Form()] = None,
     reject_code: Annotated[RejectReason | None, Form()] = None,
     boxes: Annotated[str | None, Form(max_length=200_000, description="BoxesRequest JSON from the editor")] = None,
+    department: Annotated[str | None, Form(max_length=64)] = None,
+    next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
-    reviewer = await from_cookie(state, request)
+    reviewer = await _reviewer(state, request)
     cookie = request.cookies.get(review_session.COOKIE_NAME, "")
-    if reviewer is None or reviewer.kind is not TokenKind.REVIEWER:
+    if reviewer is None:
         return _redirect("/review/login")
     if not review_session.check_csrf(state.signing_key, cookie, csrf):
         raise CaseServiceError(403, "the form's CSRF token does not match this session; reload the page")
+    loc = locale_of(request, state)
+    back = _safe_next(next, "/review")
     reason = (reason or "").strip() or None
     if action == "reject" and reject_code is None:
-        return _redirect(f"/review?error={quote(f'case {case_id}: choose why it is rejected')}")
+        return _redirect(_with(back, error=loc.gettext("Case %(id)s: choose why it is rejected.") % {"id": case_id}))
+    if action == "return" and not reason:
+        return _redirect(_with(back, error=loc.gettext("Case %(id)s: this step needs a reason.") % {"id": case_id}))
     if action == "reclassify" and violation_type is None:
-        return _redirect(f"/review?error={quote(f'case {case_id}: choose the violation type to reclassify as')}")
-    target = CaseStatus.REJECTED if action == "reject" else CaseStatus.ACCEPTED
+        message = loc.gettext("Case %(id)s: choose the violation type to reclassify as.") % {"id": case_id}
+        return _redirect(_with(back, error=message))
+    target = ACTIONS[action]
     body = TransitionRequest(
         to=target,
         reason=reason,
         reject_code=reject_code if action == "reject" else None,
         violation_type=violation_type if action == "reclassify" else None,
+        department=(department or None) if action in ("accept", "reclassify", "dispatch", "return") else None,
     )
     try:
         if boxes:  # unsaved edits from the box editor travel with the verdict
@@ -143,9 +357,8 @@ async def act(
             except ValueError as exc:
                 raise CaseServiceError(422, f"case {case_id}: the edited boxes are not valid: {exc}") from None
             await run_in_threadpool(save_boxes, state.sessions, case_id, edits, reviewer)
-        case = await run_in_threadpool(transition, state.sessions, case_id, body, reviewer)
+        await run_in_threadpool(transition, state.sessions, case_id, body, reviewer, state.rules)
     except CaseServiceError as exc:
-        return _redirect(f"/review?error={quote(str(exc.detail))}")
+        return _redirect(_with(back, error=str(exc.detail)))
     state.metrics.transitions.labels(target.value).inc()
-    label = case.status.value + (f" as {case.reviewed_violation_type.value}" if case.reviewed_violation_type else "")
-    return _redirect(f"/review?done={quote(f'case {case_id} {label}')}")
+    return _redirect(_with(back, done=case_id))

@@ -1,4 +1,4 @@
-// Keyboard shortcuts for the review queue. The forms work without this script.
+// Keyboard shortcuts for the review pages. The forms work without this script.
 (function () {
   "use strict";
   const cases = Array.from(document.querySelectorAll("article.case"));
@@ -17,6 +17,11 @@
     if (form) form.requestSubmit();
   }
 
+  function focus(selector) {
+    const field = cases[current] && cases[current].querySelector(selector);
+    if (field) field.focus();
+  }
+
   document.addEventListener("keydown", (event) => {
     const typing = event.target.closest("input, select, textarea");
     // In the reject form's reason list, 1-4 pick a reason and move on to the note.
@@ -30,14 +35,22 @@
       return;
     }
     if (event.key === "Escape" && typing) { event.target.blur(); select(current); return; }
-    if (typing || event.ctrlKey || event.metaKey || event.altKey || !cases.length) return;
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "/") {
+      const search = document.getElementById("search");
+      if (search) { event.preventDefault(); search.focus(); }
+      return;
+    }
+    if (!cases.length) return;
     const actions = {
       j: () => select(current + 1),
       k: () => select(current - 1),
       a: () => submit("form.accept"),
-      r: () => cases[current].querySelector("form.reject select[name=reject_code]").focus(),
-      c: () => cases[current].querySelector("form.reclassify select").focus(),
+      r: () => focus("form.reject select[name=reject_code], form.return input[name=reason]"),
+      c: () => focus("form.reclassify select"),
+      d: () => submit("form.dispatch"),
       o: () => { const img = cases[current].querySelector(".frame img"); if (img) window.open(img.src, "_blank"); },
+      Enter: () => { const link = cases[current].querySelector("a.open"); if (link) window.location.href = link.href; },
     };
     const action = actions[event.key];
     if (action) { event.preventDefault(); action(); }

@@ -51,7 +51,7 @@ def report(
         "device_id": device_id,
         "camera_id": camera_id,
         "violation_type": violation_type,
-        "standard_code": "09009",
+        "standard_code": "05-05",
         "first_seen": (confirmed - timedelta(minutes=6)).isoformat(),
         "confirmed_at": confirmed.isoformat(),
         "zone_id": "zone-1",

@@ -221,23 +221,23 @@ def test_open311_view(server: LiveServer) -> None:
     with server.client() as client:
         services = client.get("/open311/v2/services.json").json()
         codes = {s["service_code"]: s for s in services}
-        assert {"09009", "09010", "09006", "06010", "06020"} <= set(codes)
+        assert {"05-05", "05-06", "05-01", "01-02", "01-27"} <= set(codes)
         case = file_new(client, token, device, cameras[0], seed=200, violation_type="open_burning",
-                        standard_code="06020")  # fmt: skip
+                        standard_code="01-27")  # fmt: skip
         one = client.get(f"/open311/v2/requests/{case['id']}.json").json()
         assert len(one) == 1
-        assert (one[0]["service_code"], one[0]["status"], one[0]["lat"]) == ("06020", "open", 31.23)
+        assert (one[0]["service_code"], one[0]["status"], one[0]["lat"]) == ("01-27", "open", 31.23)
         assert "media_url" in one[0] and one[0]["media_url"] is None  # evidence is not public
 
         created = client.post(
             "/open311/v2/requests.json",
-            data={"api_key": server.client_key, "service_code": "06010", "lat": "31.2", "long": "121.4",
+            data={"api_key": server.client_key, "service_code": "01-02", "lat": "31.2", "long": "121.4",
                   "description": "bags of rubbish by the bus stop", "email": "someone@example.org"},
         )  # fmt: skip
         assert created.status_code == 201, created.text
         request_id = created.json()[0]["service_request_id"]
         citizen = client.get(f"/open311/v2/requests/{request_id}.json").json()[0]
-        assert (citizen["service_code"], citizen["description"]) == ("06010", "bags of rubbish by the bus stop")
+        assert (citizen["service_code"], citizen["description"]) == ("01-02", "bags of rubbish by the bus stop")
         assert "someone@example.org" not in json.dumps(citizen)
 
         with server.reviewer_client() as reviewer:
@@ -251,9 +251,9 @@ def test_open311_view(server: LiveServer) -> None:
 
         for data, code in (
             ({"api_key": server.client_key, "service_code": "99999", "lat": "1", "long": "1"}, 400),
-            ({"api_key": "nope", "service_code": "06010", "lat": "1", "long": "1"}, 403),
-            ({"api_key": token, "service_code": "06010", "lat": "1", "long": "1"}, 403),
-            ({"api_key": server.client_key, "service_code": "06010"}, 400),
+            ({"api_key": "nope", "service_code": "01-02", "lat": "1", "long": "1"}, 403),
+            ({"api_key": token, "service_code": "01-02", "lat": "1", "long": "1"}, 403),
+            ({"api_key": server.client_key, "service_code": "01-02"}, 400),
         ):
             response = client.post("/open311/v2/requests.json", data=data)
             assert response.status_code == code, response.text

@@ -61,7 +61,7 @@ def test_edit_boxes_with_keyboard_and_mouse_then_accept(browser, sqlite_server: 
         page.keyboard.press("Escape")  # done editing: the queue's shortcuts work again
         with page.expect_navigation():
             page.keyboard.press("a")
-        assert f"case {cid} accepted" in page.text_content("#flash")
+        assert f"案件 {cid}：已立案" in page.text_content("#flash")
     finally:
         page.close()
     with sqlite_server.reviewer_client() as reviewer:
@@ -100,7 +100,7 @@ def test_unsaved_edits_travel_with_the_rejection(browser, sqlite_server: LiveSer
         page.keyboard.type("a shadow")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert f"case {cid} rejected" in page.text_content("#flash")
+        assert f"案件 {cid}：已作废" in page.text_content("#flash")
     finally:
         page.close()
     with sqlite_server.reviewer_client() as reviewer:

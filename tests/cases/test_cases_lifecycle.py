@@ -15,14 +15,23 @@ LEGAL = [
     ("reported", "rejected"),
     ("accepted", "dispatched"),
     ("dispatched", "resolved"),
-    ("resolved", "closed"),
+    ("resolved", "verified"),
+    ("resolved", "dispatched"),
+    ("verified", "closed"),
 ]
+# 核查不通过 sends a case back and needs the reason.
+NEEDS_REASON = {("reported", "rejected"), ("resolved", "dispatched")}
 
 
 @pytest.mark.parametrize(("current", "target"), [(a.value, b.value) for a in CaseStatus for b in CaseStatus])
 def test_transition_table(current: str, target: str) -> None:
     if (current, target) in LEGAL:
-        check_transition(CaseStatus(current), CaseStatus(target))
+        check_transition(CaseStatus(current), CaseStatus(target), "a reason")
+        if (current, target) in NEEDS_REASON:
+            with pytest.raises(IllegalTransition, match="needs a reason"):
+                check_transition(CaseStatus(current), CaseStatus(target))
+        else:
+            check_transition(CaseStatus(current), CaseStatus(target))
     else:
         with pytest.raises(IllegalTransition, match=f"a {current} case cannot become {target}"):
             check_transition(CaseStatus(current), CaseStatus(target))
@@ -31,7 +40,7 @@ def test_transition_table(current: str, target: str) -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [("reported", "open"), ("accepted", "open"), ("dispatched", "open"), ("rejected", "closed"),
-     ("resolved", "closed"), ("closed", "closed")],
+     ("resolved", "closed"), ("verified", "closed"), ("closed", "closed")],
 )  # fmt: skip
 def test_open311_status(status: str, expected: str) -> None:
     assert open311_status(CaseStatus(status)) == expected
@@ -50,7 +59,8 @@ def test_full_lifecycle_with_audit_log(server: LiveServer) -> None:
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["reviewed_violation_type"] == "occupied_lane_vending"
         assert accepted.json()["reviewer"] == "alice"
-        for target, reason in (("dispatched", "team 3"), ("resolved", "car towed"), ("closed", None)):
+        steps = (("dispatched", "team 3"), ("resolved", "car towed"), ("verified", None), ("closed", None))
+        for target, reason in steps:
             response = reviewer.post(path, json={"to": target} | ({"reason": reason} if reason else {}))
             assert response.status_code == 200, response.text
         assert reviewer.post(path, json={"to": "reported"}).status_code == 409
@@ -60,7 +70,8 @@ def test_full_lifecycle_with_audit_log(server: LiveServer) -> None:
         ("transition", "reported", "accepted", "alice", None),
         ("transition", "accepted", "dispatched", "alice", "team 3"),
         ("transition", "dispatched", "resolved", "alice", "car towed"),
-        ("transition", "resolved", "closed", "alice", None),
+        ("transition", "resolved", "verified", "alice", None),
+        ("transition", "verified", "closed", "alice", None),
     ]
     assert history[1]["violation_type"] == "occupied_lane_vending"
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer
+from conftest import LiveServer, make_token, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -36,14 +38,14 @@ def test_review_with_keyboard_shortcuts(browser, sqlite_server: LiveServer) -> N
     with sqlite_server.client() as client:
         first = file_new(client, token, device, cameras[0], seed=700)
         second = file_new(client, token, device, cameras[0], seed=701, violation_type="exposed_garbage",
-                          standard_code="06010")  # fmt: skip
+                          standard_code="01-02")  # fmt: skip
     page = browser.new_page()
     try:
         page.goto(f"{sqlite_server.base_url}/review")
         assert page.url.endswith("/review/login")
         page.fill("#token", "not-a-token")
         page.click("button[type=submit]")
-        assert "not a valid reviewer token" in page.text_content(".error")
+        assert "这不是有效的审核员令牌" in page.text_content(".error")  # Chinese by default
         page.fill("#token", sqlite_server.reviewer)
         page.click("button[type=submit]")
         page.wait_for_selector(f"#case-{first['id']}")
@@ -61,7 +63,7 @@ def test_review_with_keyboard_shortcuts(browser, sqlite_server: LiveServer) -> N
         assert "selected" in article.get_attribute("class")
         with page.expect_navigation():
             page.keyboard.press("a")
-        assert f"case {first['id']} accepted" in page.text_content("#flash")
+        assert f"案件 {first['id']}：已立案" in page.text_content("#flash")
         assert page.locator(f"#case-{first['id']}").count() == 0
 
         page.locator(f"#case-{second['id']} h2").click()
@@ -70,7 +72,7 @@ def test_review_with_keyboard_shortcuts(browser, sqlite_server: LiveServer) -> N
         page.keyboard.type("only leaves on the pavement")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert f"case {second['id']} rejected" in page.text_content("#flash")
+        assert f"案件 {second['id']}：已作废" in page.text_content("#flash")
     finally:
         page.close()
     with sqlite_server.reviewer_client() as reviewer:
@@ -100,7 +102,7 @@ def test_reclassify_and_csrf(browser, sqlite_server: LiveServer) -> None:
         page.select_option(f"#case-{case['id']} form.reclassify select", "occupied_lane_vending")
         with page.expect_navigation():
             article.locator("form.reclassify button").click()
-        assert "accepted as occupied_lane_vending" in page.text_content("#flash")
+        assert "已立案 （改为占道经营）" in page.text_content("#flash")
         # A forged form post (right cookie, no CSRF token) is refused.
         forged = context.request.post(
             f"{sqlite_server.base_url}/review/cases/{case['id']}", form={"action": "accept", "csrf": "x" * 32}
@@ -108,3 +110,139 @@ def test_reclassify_and_csrf(browser, sqlite_server: LiveServer) -> None:
         assert forged.status == 403
     finally:
         context.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the screenshots go: STREETWATCH_SCREENSHOTS (to look at them, or refresh docs/images), else tmp."""
+    target = Path(os.environ.get("STREETWATCH_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def sign_in(page, server: LiveServer, path: str = "/review") -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{server.base_url}/review/login")
+    page.fill("#token", server.reviewer)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.goto(f"{server.base_url}{path}")
+
+
+@pytest.fixture(scope="module")
+def paged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Its own service (the queue of the shared one holds other tests' cases), 5 cases a page."""
+    workdir = tmp_path_factory.mktemp("paged-server")
+    db = f"sqlite:///{workdir / 'cases.db'}"
+    live = start_server(db, workdir, env={"STREETWATCH_CASES_PAGE_SIZE": "5"})
+    live.reviewer = make_token(db, "reviewer", "wang")
+    try:
+        yield live
+    finally:
+        stop_server(live)
+
+
+def test_filters_search_paging_and_city_time(browser, paged_server: LiveServer, tmp_path: Path) -> None:
+    sqlite_server = paged_server
+    token, device, cameras = sqlite_server.new_device()
+    start = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
+    with sqlite_server.client() as client:
+        for i in range(7):
+            file_new(client, token, device, cameras[0], seed=800 + i, confirmed_at=start + timedelta(minutes=i))
+        bicycle = file_new(
+            client, token, device, cameras[1], seed=830, confirmed_at=start,
+            location={"lat": 39.92, "lon": 116.45, "address": "朝阳路 88 号", "grid_code": "110105-017"},
+            detections=[{"class": "bicycle", "confidence": 0.8, "box": [5.0, 5.0, 30.0, 40.0]}],
+        )  # fmt: skip
+    assert (bicycle["standard_code"], bicycle["filed_code"]) == ("05-06", "05-05")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        sign_in(page, sqlite_server, f"/review?camera={cameras[0]}")
+        assert page.text_content("#queue-count") == "7"
+        assert page.locator("article.case").count() == 5
+        assert page.text_content("#page-of") == "第 1 页，共 2 页"
+        # The oldest first in the queue, in Beijing time (first seen 6 minutes before confirmation).
+        first = page.locator("article.case").first
+        assert "2026-03-01 09:54:00 → 10:00:00" in first.text_content()
+        assert "UTC+08:00" in first.text_content()
+        assert "05-05" in first.text_content() and "街面秩序 › 机动车乱停放" in first.text_content()
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-queue-zh.png"))
+        with page.expect_navigation():
+            page.click("#next-page")
+        assert page.locator("article.case").count() == 2
+        assert page.text_content("#page-of") == "第 2 页，共 2 页"
+
+        # Search by address (Chinese text), from the search box the `/` key focuses.
+        page.goto(f"{sqlite_server.base_url}/review?status=all")
+        page.keyboard.press("/")
+        page.keyboard.type("朝阳路")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("article.case").count() == 1
+        found = page.locator(f"#case-{bicycle['id']}")
+        assert "05-06" in found.text_content() and "非机动车乱停放" in found.text_content()
+        assert "网格 110105-017" in found.text_content()
+
+        # Filters combine: another camera's cases, or another type, do not show.
+        page.goto(f"{sqlite_server.base_url}/review?status=all&camera={cameras[1]}&violation_type=exposed_garbage")
+        assert page.locator("#empty").is_visible()
+    finally:
+        page.close()
+
+
+def test_case_page_runs_the_whole_workflow(browser, sqlite_server: LiveServer, tmp_path: Path) -> None:
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        garbage = [{"class": "garbage", "confidence": 0.77, "box": [12.0, 20.0, 50.0, 44.0]}]
+        case = file_new(
+            client, token, device, cameras[0], seed=850, violation_type="exposed_garbage", detections=garbage
+        )
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    path = f"/review/cases/{case['id']}"
+    try:
+        sign_in(page, sqlite_server, path)
+        assert "01-02" in page.text_content("dl") and "市容环境 › 暴露垃圾" in page.text_content("dl")
+        assert page.locator(".frame").count() == 4  # every frame; boxes over the clean confirmation frame
+        assert page.locator("svg rect.box").count() == 1
+        with page.expect_navigation():
+            page.keyboard.press("a")
+        assert f"案件 {case['id']}：已立案" in page.text_content("#flash")
+        # Routed to its department by the workflow table; dispatch starts the deadline.
+        assert page.locator("form.dispatch select").input_value() == "sanitation"
+        with page.expect_navigation():
+            page.keyboard.press("d")
+        assert "已派遣" in page.text_content(".status")
+        assert "环卫中心" in page.text_content("dl") and "处置时限" in page.text_content("dl")
+        page.fill("form.resolve input[name=reason]", "已清运")
+        with page.expect_navigation():
+            page.click("form.resolve button")
+        # 核查不通过: back to the department, with the reason.
+        page.fill("form.return input[name=reason]", "仍有垃圾袋")
+        with page.expect_navigation():
+            page.click("form.return button")
+        assert "已派遣" in page.text_content(".status")
+        with page.expect_navigation():
+            page.click("form.resolve button")
+        with page.expect_navigation():
+            page.click("form.verify button")
+        with page.expect_navigation():
+            page.click("form.close button")
+        assert "已结案" in page.text_content(".status")
+        rows = page.locator("#history tbody tr")
+        assert rows.count() == 8
+        assert "已清运" in rows.nth(3).text_content()
+        assert "仍有垃圾袋" in rows.nth(4).text_content()
+        assert "已处置（待核查） → 已派遣（处置中）" in rows.nth(4).text_content()
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-case-zh.png"), full_page=True)
+
+        # English on request, remembered by a cookie.
+        page.goto(f"{sqlite_server.base_url}{path}?lang=en")
+        assert "Closed" in page.text_content(".status")
+        assert page.get_attribute("html", "lang") == "en"
+        page.goto(f"{sqlite_server.base_url}/review?status=closed")
+        assert "History" not in page.text_content("body") and "Cases" in page.text_content("h1")
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-closed-en.png"))
+    finally:
+        page.close()
+    with sqlite_server.reviewer_client() as reviewer:
+        final = reviewer.get(f"/api/v1/cases/{case['id']}").json()
+    assert (final["status"], final["department"], final["standard_code"]) == ("closed", "sanitation", "01-02")
+    assert final["due_at"] is not None and final["resolved_at"] is not None

@@ -71,8 +71,8 @@ def test_unknown_settings_and_bad_limits_are_refused() -> None:
 
 def test_service_codes_file(tmp_path: Path) -> None:
     catalogue = load_catalogue()
-    assert catalogue.for_case("illegal_parking", "09010").code == "09010"
-    assert catalogue.for_case("illegal_parking", "06020").code == "09009"  # a code of another type: the default
+    assert catalogue.for_case("illegal_parking", "05-06").code == "05-06"
+    assert catalogue.for_case("illegal_parking", "01-27").code == "05-05"  # a code of another type: the default
     partial = tmp_path / "codes.yaml"
     partial.write_text('services:\n  - {code: "1", name: parking, violation_type: illegal_parking}\n')
     with pytest.raises(ConfigError, match="missing: occupied_lane_vending, exposed_garbage, open_burning"):

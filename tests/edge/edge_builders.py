@@ -95,7 +95,7 @@ def make_bundle(frame: np.ndarray, urgent: bool = False, camera_id: str = "cam-1
     first = Moment(t=0.0, wall=T0_WALL, frame=frame, detections=d)
     confirmed = Moment(t=300.0, wall=T0_WALL + timedelta(seconds=300), frame=frame, detections=d)
     violation = ViolationType.OPEN_BURNING if urgent else ViolationType.ILLEGAL_PARKING
-    event = ViolationEvent(camera_id, "curb", violation, "09009", urgent, first, confirmed)
+    event = ViolationEvent(camera_id, "curb", violation, "05-05", urgent, first, confirmed)
     builder = EvidenceBuilder(
         device_id="box-1",
         model=ModelRef(name="tiny", version="1", sha256="0" * 64),

@@ -46,7 +46,7 @@ def test_parking_dwell_just_under_and_over(last_t: float, expected_cases: int) -
     if events:
         t, event = events[0]
         assert event.violation is ViolationType.ILLEGAL_PARKING
-        assert event.standard_code == "09009"
+        assert event.standard_code == "05-05"
         assert t == pytest.approx(301.0)
         assert event.confirmed.t - event.first_seen.t >= 300
 

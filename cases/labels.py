@@ -1,0 +1,26 @@
+"""Names people read for the service's enums (English msgids; the catalogue translates them)."""
+
+from __future__ import annotations
+
+from streetwatch.cases.i18n import N_
+from streetwatch.models.taxonomy import ViolationType
+
+VIOLATION_LABELS: dict[ViolationType, str] = {
+    ViolationType("illegal_parking"): N_("Illegal parking"),
+    ViolationType("occupied_lane_vending"): N_("Street vending"),
+    ViolationType("exposed_garbage"): N_("Exposed garbage"),
+    ViolationType("open_burning"): N_("Open burning"),
+}
+BASIS_LABELS: dict[str, str] = {
+    "base": N_("base standard"),
+    "local_extension": N_("local extension"),
+    "unverified": N_("unverified"),
+}
+# streetwatch.verdicts.REJECT_REASON_LABELS, spelled out so that the catalogue's extraction finds
+# them (tests/cases/test_cases_i18n.py checks the two lists agree).
+REJECT_REASON_MSGIDS: tuple[str, ...] = (
+    N_("false detection (the object is not there)"),
+    N_("not a violation here / permitted (the objects are real)"),
+    N_("duplicate of another case"),
+    N_("camera problem (blurred, moved, dark frame)"),
+)
