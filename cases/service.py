@@ -325,7 +325,7 @@ def transition(
             raise CaseServiceError(404, f"no case {case_id}")
         current = CaseStatus(case.status)
         code, violation_type, department = case.standard_code, case.effective_violation_type, case.department
-        classes = [d.get("class_name", "") for d in case.detections]
+        classes = [DetectionRecord.model_validate(d).class_name for d in case.detections]
         zone_kind = case.zone_kind
     try:
         check_transition(current, request.to, request.reason or (request.reject_code and request.reject_code.value))

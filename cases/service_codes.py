@@ -8,14 +8,12 @@ beside it (`filed_code`) for the audit.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from streetwatch.errors import ConfigError
+from streetwatch.cases.config import load_table
 from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
 
 
@@ -120,15 +118,4 @@ class ServiceCatalogue(_Model):
 
 
 def load_catalogue(path: Path | None = None) -> ServiceCatalogue:
-    if path is None:
-        text = resources.files("streetwatch.cases.config").joinpath("service_codes.yaml").read_text("utf-8")
-        where = "the built-in service_codes.yaml"
-    else:
-        if not path.is_file():
-            raise ConfigError(f"service codes file not found: {path}")
-        text = path.read_text("utf-8")
-        where = str(path)
-    try:
-        return ServiceCatalogue.model_validate(yaml.safe_load(text))
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise ConfigError(f"invalid service codes in {where}: {exc}") from None
+    return load_table(ServiceCatalogue, path, "service_codes.yaml", "service codes")

@@ -6,14 +6,12 @@ Config, not code: `cases/config/workflow.yaml` by default, a city's own file in 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from streetwatch.cases.config import load_table
 from streetwatch.cases.lifecycle import DEADLINE_RUNNING, CaseStatus
-from streetwatch.errors import ConfigError
 from streetwatch.models.taxonomy import ViolationType
 
 
@@ -77,15 +75,4 @@ def is_overdue(status: CaseStatus, due_at: datetime | None, now: datetime) -> bo
 
 
 def load_workflow(path: Path | None = None) -> Workflow:
-    if path is None:
-        text = resources.files("streetwatch.cases.config").joinpath("workflow.yaml").read_text("utf-8")
-        where = "the built-in workflow.yaml"
-    else:
-        if not path.is_file():
-            raise ConfigError(f"workflow file not found: {path}")
-        text = path.read_text("utf-8")
-        where = str(path)
-    try:
-        return Workflow.model_validate(yaml.safe_load(text))
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise ConfigError(f"invalid workflow in {where}: {exc}") from None
+    return load_table(Workflow, path, "workflow.yaml", "workflow")

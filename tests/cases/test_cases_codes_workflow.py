@@ -134,6 +134,18 @@ def test_cases_carry_the_city_code_and_follow_the_workflow(server: LiveServer) -
         assert (reclassified["standard_code"], reclassified["department"]) == ("05-05", "traffic")
         search = reviewer.get("/api/v1/cases", params={"q": "example road", "camera_id": cameras[0]}).json()
         assert {c["id"] for c in search["items"]} == {bicycle["id"], shop["id"]}
+    # A bicycle the model called vending: reclassified as parking, it becomes 非机动车乱停放.
+    with server.client() as client:
+        cart = file_new(
+            client, token, device, cameras[1], seed=902, violation_type="occupied_lane_vending",
+            detections=[{"class": "bicycle", "confidence": 0.6, "box": [1.0, 1.0, 20.0, 30.0]}],
+        )  # fmt: skip
+    assert cart["standard_code"] == "05-01"
+    with server.reviewer_client() as reviewer:
+        recoded = reviewer.post(
+            f"/api/v1/cases/{cart['id']}/transitions", json={"to": "accepted", "violation_type": "illegal_parking"}
+        ).json()
+    assert (recoded["standard_code"], recoded["department"]) == ("05-06", "enforcement")
 
 
 def test_overdue_cases_are_marked(tmp_path: Path) -> None:
