@@ -47,6 +47,7 @@ setup(
             "locale/*.pot",
             "locale/*/LC_MESSAGES/*.po",
             "locale/*/LC_MESSAGES/*.mo",
+            "*.j2",
         ]
     },
     include_package_data=True,

@@ -31,7 +31,8 @@ def run_list(args: argparse.Namespace) -> int:
     releases_dir = args.releases_dir or RELEASES_DIR
     releases = list_releases(releases_dir)
     if args.json:
-        print(json.dumps([{"name": r.name, **r.manifest} for r in releases], indent=2, ensure_ascii=False))
+        manifests = [{"name": r.name, **r.manifest.model_dump(mode="json", by_alias=True)} for r in releases]
+        print(json.dumps(manifests, indent=2, ensure_ascii=False))
         return 0
     if not releases:
         print(f"no releases in {releases_dir}")
@@ -42,11 +43,10 @@ def run_list(args: argparse.Namespace) -> int:
     )
     print(header)
     for r in releases:
-        imgsz = r.manifest.get("imgsz")
-        size = str(imgsz[0] if isinstance(imgsz, list) else imgsz or "-")
+        size = str(r.manifest.imgsz[0])
         for i, f in enumerate(r.files):
             mark = "*" if r.name == default and i == 0 else " "
-            m50 = f.map50 if f.map50 is not None else (r.metric("map50") if i == 0 else None)
+            m50 = f.metrics.map50 if f.metrics is not None else (r.metric("map50") if i == 0 else None)
             m5095 = r.metric("map50_95") if i == 0 else None
             name, version = (r.name, r.version) if i == 0 else ("", "")
             print(

@@ -1,17 +1,18 @@
-"""Model releases in `models/releases/<name>/`: an ONNX file, a model card and `manifest.json`.
+"""Model releases in `models/releases/<name>/`: ONNX file(s), a model card and `manifest.json`.
 
-The default model is the release named in `models/releases/DEFAULT` (one line, the release
-folder name): what `detect`, the edge agent's examples and the demo run unless told otherwise.
+The manifest is read strictly (`models/manifest.py`): a missing or malformed field is a ModelError
+naming the file and the field, never a silent default. The default model is the release named in
+`models/releases/DEFAULT` (one line, the release folder name): what `detect`, the edge agent's
+examples and the demo run unless told otherwise.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from streetwatch.errors import ModelError
+from streetwatch.models.manifest import MANIFEST_FILE, ModelFile, ReleaseManifest, read_manifest
 
 RELEASES_DIR = Path(__file__).resolve().parent / "releases"
 DEFAULT_FILE = RELEASES_DIR / "DEFAULT"
@@ -21,39 +22,28 @@ DEFAULT_FILE = RELEASES_DIR / "DEFAULT"
 class Release:
     name: str
     folder: Path
-    manifest: dict[str, Any]
+    manifest: ReleaseManifest
 
     @property
     def onnx_path(self) -> Path:
-        return self.folder / str(self.manifest["file"])
+        return self.folder / self.manifest.primary.file
 
     @property
     def sha256(self) -> str:
-        return str(self.manifest["sha256"])
+        return self.manifest.primary.sha256
 
     @property
     def classes(self) -> tuple[str, ...]:
-        return tuple(str(c) for c in self.manifest["classes"])
+        return tuple(self.manifest.classes)
 
     @property
     def version(self) -> str:
-        return str(self.manifest.get("version", "-"))
+        return self.manifest.version
 
     @property
-    def files(self) -> list[ReleaseFileEntry]:
-        """Every model file of the release (fp32, int8); older manifests list only `file`."""
-        entries = self.manifest.get("files") or [
-            {"file": self.manifest["file"], "sha256": self.manifest["sha256"], "precision": "fp32"}
-        ]
-        return [
-            ReleaseFileEntry(
-                file=str(e["file"]),
-                sha256=str(e["sha256"]),
-                precision=str(e.get("precision", "fp32")),
-                map50=_metric(e.get("metrics"), "map50"),
-            )
-            for e in entries
-        ]
+    def files(self) -> list[ModelFile]:
+        """Every model file of the release (fp32 first, then int8 if it passed its gate)."""
+        return list(self.manifest.files)
 
     def file_path(self, precision: str = "fp32") -> Path:
         for entry in self.files:
@@ -63,46 +53,29 @@ class Release:
         raise ModelError(f"release {self.name} has no {precision} model; it has {have}")
 
     def metric(self, key: str) -> float | None:
-        """A headline metric (map50, map50_95, precision, recall) from the manifest, if recorded."""
-        return _metric(self.manifest.get("metrics"), key)
+        """A headline metric (map50, map50_95, precision, recall) of the primary file, if it was evaluated."""
+        metrics = self.manifest.metrics
+        return None if metrics is None else float(getattr(metrics, key))
 
     def class_map50(self) -> dict[str, float]:
-        per_class = (self.manifest.get("metrics") or {}).get("per_class") or {}
-        return {name: float(m["map50"]) for name, m in per_class.items() if "map50" in m}
-
-
-@dataclass(frozen=True)
-class ReleaseFileEntry:
-    file: str
-    sha256: str
-    precision: str
-    map50: float | None
-
-
-def _metric(metrics: object, key: str) -> float | None:
-    if isinstance(metrics, dict) and isinstance(metrics.get(key), (int, float)):
-        return float(metrics[key])
-    return None
+        metrics = self.manifest.metrics
+        return {} if metrics is None else {name: m.map50 for name, m in metrics.per_class.items()}
 
 
 def load_release(folder: Path) -> Release:
-    manifest_path = folder / "manifest.json"
+    manifest_path = folder / MANIFEST_FILE
     if not manifest_path.is_file():
-        raise ModelError(f"{folder}: not a release (no manifest.json)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{manifest_path}: invalid JSON ({exc})") from None
-    for key in ("file", "sha256", "classes"):
-        if key not in manifest:
-            raise ModelError(f"{manifest_path}: missing key {key!r}")
+        raise ModelError(f"{folder}: not a release (no {MANIFEST_FILE})")
+    manifest = read_manifest(manifest_path)
+    if manifest.name != folder.name:
+        raise ModelError(f"{manifest_path}: name: {manifest.name!r} does not match its folder {folder.name!r}")
     return Release(name=folder.name, folder=folder, manifest=manifest)
 
 
 def list_releases(releases_dir: Path = RELEASES_DIR) -> list[Release]:
     if not releases_dir.is_dir():
         return []
-    return [load_release(p) for p in sorted(releases_dir.iterdir()) if (p / "manifest.json").is_file()]
+    return [load_release(p) for p in sorted(releases_dir.iterdir()) if (p / MANIFEST_FILE).is_file()]
 
 
 def default_release(releases_dir: Path = RELEASES_DIR) -> Release:
@@ -120,7 +93,7 @@ def default_release_name(releases_dir: Path = RELEASES_DIR) -> str | None:
 
 def find_release(name: str, releases_dir: Path = RELEASES_DIR) -> Release:
     folder = releases_dir / name
-    if not (folder / "manifest.json").is_file():
+    if not (folder / MANIFEST_FILE).is_file():
         known = ", ".join(r.name for r in list_releases(releases_dir)) or "none"
         raise ModelError(f"no release named {name!r} in {releases_dir}; releases: {known}")
     return load_release(folder)

@@ -176,6 +176,7 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from streetwatch.models.manifest import read_manifest
     from streetwatch.models.registry import RELEASES_DIR
     from streetwatch.training.export import ExportOptions, export_release
 
@@ -194,6 +195,6 @@ def run_export(args: argparse.Namespace) -> int:
         notes=args.notes.read_text(encoding="utf-8") if args.notes else "",
     )
     folder = export_release(options)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    print(f"{folder}: {', '.join(f['file'] for f in manifest['files'])}")
+    manifest = read_manifest(folder / "manifest.json")
+    print(f"{folder}: {', '.join(f.file for f in manifest.files)}")
     return 0

@@ -7,6 +7,8 @@ Follows ultralytics' own conventions (`ultralytics/data/utils.py`): a split is a
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +113,7 @@ class DataSummary:
     sha256: str  # over data.yaml's names and every image and label file (relative path + bytes)
     manifest_file: str | None  # the data set's own manifest beside data.yaml, if it ships one
     manifest_sha256: str | None
+    content_sha256: str | None  # the data set's own content hash (`streetwatch data build`), from that manifest
     names: tuple[str, ...]
     images: dict[str, int]
     boxes: dict[str, int]
@@ -121,10 +124,22 @@ class DataSummary:
             "sha256": self.sha256,
             "manifest_file": self.manifest_file,
             "manifest_sha256": self.manifest_sha256,
+            "content_sha256": self.content_sha256,
             "names": list(self.names),
             "images": self.images,
             "boxes": self.boxes,
         }
+
+
+def _content_sha256(manifest: Path | None) -> str | None:
+    """`content_sha256` of a data set manifest.json written by `streetwatch data build`, if it is one."""
+    if manifest is None or manifest.suffix != ".json":
+        return None
+    try:
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("content_sha256")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) else None
 
 
 def summarise(spec: DataSpec) -> DataSummary:
@@ -151,6 +166,7 @@ def summarise(spec: DataSpec) -> DataSummary:
         sha256=digest.hexdigest(),
         manifest_file=manifest.name if manifest else None,
         manifest_sha256=sha256_file(manifest) if manifest else None,
+        content_sha256=_content_sha256(manifest),
         names=spec.names,
         images=images,
         boxes=boxes,

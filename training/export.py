@@ -14,10 +14,10 @@ from streetwatch.errors import InputError, ModelError
 from streetwatch.models.taxonomy import CLASS_NAMES, TAXONOMY_VERSION
 from streetwatch.training.data_files import DataSpec, load_data_spec
 from streetwatch.training.evaluate import EvalReport, evaluate
-from streetwatch.training.onnx_files import read_metadata, set_metadata
+from streetwatch.training.onnx_files import read_metadata, set_release_metadata
 from streetwatch.training.parity import check_parity
 from streetwatch.training.quantize import MAX_MAP50_DROP, quantize_with_gate
-from streetwatch.training.release import ReleaseFile, ReleaseInfo, write_release
+from streetwatch.training.release import ReleaseFile, ReleaseInfo, build_manifest, write_release
 from streetwatch.training.train import RUN_RECORD
 from streetwatch.training.ultralytics_env import yolo
 
@@ -73,15 +73,12 @@ def export_onnx(checkpoint: Path, workdir: Path, name: str, version: str, imgsz:
     shutil.copyfile(checkpoint, staged)
     onnx_path = Path(yolo(staged).export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, batch=1))
     names = tuple(str(v) for _, v in sorted(_literal(read_metadata(onnx_path)["names"]).items()))
-    set_metadata(
+    set_release_metadata(
         onnx_path,
-        {
-            "model_name": name,
-            "model_version": version,
-            # ultralytics' own description names the data.yaml path of the training machine
-            "description": f"streetwatch {name} {version}: street-violation detector (YOLO, ultralytics)",
-            "taxonomy_version": TAXONOMY_VERSION if set(names) <= set(CLASS_NAMES) else "custom",
-        },
+        name=name,
+        version=version,
+        description=f"streetwatch {name} {version}: street-violation detector (YOLO, ultralytics)",
+        taxonomy_version=TAXONOMY_VERSION if set(names) <= set(CLASS_NAMES) else "custom",
     )
     return onnx_path
 
@@ -176,7 +173,7 @@ def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
         run_record=record,
         training_summary={"checkpoint": checkpoint.name, "evaluation_plots": str(workdir)},
     )
-    write_release(folder, info, options.notes)
+    write_release(folder, build_manifest(info), options.notes)
     log(f"release written to {folder}")
     if refused:
         raise ModelError(f"{refused}. The INT8 model was not shipped; the fp32 release is in {folder}")

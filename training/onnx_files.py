@@ -13,7 +13,7 @@ from streetwatch.inference.letterbox import LetterboxGeometry, letterbox_to_blob
 
 
 def set_metadata(path: Path, values: dict[str, str]) -> None:
-    """Add or replace `metadata_props` entries of an ONNX file, in place."""
+    """Add or replace `metadata_props` entries of an ONNX file, in place (the one ONNX metadata writer)."""
     import onnx
 
     model = onnx.load(str(path))
@@ -24,6 +24,25 @@ def set_metadata(path: Path, values: dict[str, str]) -> None:
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
+
+
+def set_release_metadata(
+    path: Path, *, name: str, version: str, description: str, taxonomy_version: str, names: dict[int, str] | None = None
+) -> None:
+    """Our keys beside ultralytics' (names, imgsz, stride, ...): what `ModelInfo` shows and the registry checks.
+
+    ultralytics' own `description` names the data.yaml path of the training machine; ours replaces it.
+    `names` replaces ultralytics' names when the release respells them (the teacher's `dining_table`).
+    """
+    values = {
+        "model_name": name,
+        "model_version": version,
+        "description": description,
+        "taxonomy_version": taxonomy_version,
+    }
+    if names is not None:
+        values["names"] = str(names)
+    set_metadata(path, values)
 
 
 def read_metadata(path: Path) -> dict[str, str]:

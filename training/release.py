@@ -1,18 +1,31 @@
-"""Write a model release folder: ONNX file(s), manifest.json and a model card (README.md)."""
+"""Write a model release folder: ONNX file(s), manifest.json and a model card (README.md).
+
+`write_release` is the one writer for every release (`streetwatch export` and `streetwatch teacher
+release`): it validates the typed manifest (`models/manifest.py`), writes it and renders the card.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from streetwatch.errors import ModelError
 from streetwatch.files import sha256_file
+from streetwatch.models.manifest import (
+    Attribution,
+    Evaluation,
+    ModelFile,
+    ReleaseManifest,
+    parse_manifest,
+    write_manifest,
+)
 from streetwatch.models.taxonomy import TAXONOMY_VERSION
 from streetwatch.training.evaluate import EvalReport
 from streetwatch.training.licences import BASE_ATTRIBUTION, DATA_ATTRIBUTIONS, MODEL_LICENCE
+from streetwatch.training.model_card import render_model_card
 
 
 @dataclass
@@ -21,14 +34,8 @@ class ReleaseFile:
     precision: str  # "fp32" | "int8"
     report: EvalReport
 
-    def entry(self) -> dict[str, Any]:
-        return {
-            "file": self.path.name,
-            "sha256": sha256_file(self.path),
-            "size_bytes": self.path.stat().st_size,
-            "precision": self.precision,
-            "metrics": metrics_dict(self.report),
-        }
+    def entry(self) -> ModelFile:
+        return model_file(self.path, self.precision, evaluation(self.report))
 
 
 @dataclass
@@ -45,16 +52,23 @@ class ReleaseInfo:
     training_summary: dict[str, Any] = field(default_factory=dict)
 
 
-def metrics_dict(report: EvalReport) -> dict[str, Any]:
-    return {
-        "split": report.split,
-        "images": report.images,
-        "operating_conf": report.operating_conf,
-        "map50": round(report.map50, 4),
-        "map50_95": round(report.map50_95, 4),
-        "precision": round(report.precision, 4),
-        "recall": round(report.recall, 4),
-        "per_class": {
+def model_file(path: Path, precision: str, metrics: Evaluation | None = None) -> ModelFile:
+    """A file entry as it is on disk now: name, sha256, size."""
+    return ModelFile(
+        file=path.name, sha256=sha256_file(path), size_bytes=path.stat().st_size, precision=precision, metrics=metrics
+    )
+
+
+def evaluation(report: EvalReport) -> Evaluation:
+    return Evaluation(
+        split=report.split,
+        images=report.images,
+        operating_conf=report.operating_conf,
+        map50=round(report.map50, 4),
+        map50_95=round(report.map50_95, 4),
+        precision=round(report.precision, 4),
+        recall=round(report.recall, 4),
+        per_class={
             c.name: {
                 "instances": c.instances,
                 "precision": round(c.precision, 4),
@@ -64,130 +78,54 @@ def metrics_dict(report: EvalReport) -> dict[str, Any]:
             }
             for c in report.classes
         },
-        "false_alarm_rate": round(report.false_alarms.rate, 4),
-        "negative_images": report.false_alarms.negative_images,
-    }
+        false_alarm_rate=round(report.false_alarms.rate, 4),
+        negative_images=report.false_alarms.negative_images,
+    )
 
 
-def build_manifest(info: ReleaseInfo) -> dict[str, Any]:
-    primary = info.files[0]
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def build_manifest(info: ReleaseInfo) -> ReleaseManifest:
+    """The manifest of a release trained here (provenance `trained`)."""
+    files = [f.entry() for f in info.files]
     data = info.run_record.get("data", {})
-    return {
-        "name": info.name,
-        "version": info.version,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "file": primary.path.name,
-        "sha256": sha256_file(primary.path),
-        "files": [f.entry() for f in info.files],
-        "classes": list(info.classes),
-        "taxonomy_version": TAXONOMY_VERSION,
-        "imgsz": list(info.imgsz),
-        "stride": info.stride,
-        "metrics": metrics_dict(primary.report),
-        "parity": info.parity,
-        "int8": info.int8,
-        "data": {
-            "sha256": data.get("sha256"),
-            "manifest_file": data.get("manifest_file"),
-            "manifest_sha256": data.get("manifest_sha256"),
-            "images": data.get("images"),
-            "boxes": data.get("boxes"),
-        },
-        "training": {
-            "config": info.run_record.get("config"),
-            "seed": info.run_record.get("seed"),
-            "recipe": info.run_record.get("recipe"),
-            "base": info.run_record.get("base"),
-            "versions": info.run_record.get("versions"),
-            **info.training_summary,
-        },
-        "licence": MODEL_LICENCE,
-        "attribution": {
-            "data": [a.as_dict() for a in DATA_ATTRIBUTIONS],
+    return ReleaseManifest(
+        name=info.name,
+        version=info.version,
+        created_at=now_utc(),
+        files=files,
+        classes=list(info.classes),
+        taxonomy_version=TAXONOMY_VERSION,
+        imgsz=info.imgsz,
+        stride=info.stride,
+        metrics=files[0].metrics,
+        licence=MODEL_LICENCE,
+        data_sources=[Attribution(**a.as_dict()) for a in DATA_ATTRIBUTIONS],
+        provenance={
+            "kind": "trained",
+            "data": {
+                "sha256": data.get("sha256"),
+                "content_sha256": data.get("content_sha256"),
+                "manifest_file": data.get("manifest_file"),
+                "manifest_sha256": data.get("manifest_sha256"),
+                "images": data.get("images"),
+                "boxes": data.get("boxes"),
+            },
+            "training": {
+                "config": info.run_record.get("config"),
+                "seed": info.run_record.get("seed"),
+                "recipe": info.run_record.get("recipe"),
+                "base": info.run_record.get("base") or {},
+                "versions": info.run_record.get("versions"),
+                **info.training_summary,
+            },
             "base_weights": BASE_ATTRIBUTION.as_dict(),
+            "parity": info.parity,
+            "int8": info.int8,
         },
-    }
-
-
-def _metrics_table(metrics: dict[str, Any]) -> str:
-    lines = ["| class | instances | P | R | mAP50 | mAP50-95 |", "|---|---:|---:|---:|---:|---:|"]
-    lines.append(
-        f"| **all** | | {metrics['precision']:.3f} | {metrics['recall']:.3f} | {metrics['map50']:.3f} | "
-        f"{metrics['map50_95']:.3f} |"
     )
-    for name, m in metrics["per_class"].items():
-        lines.append(
-            f"| {name} | {m['instances']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['map50']:.3f} | "
-            f"{m['map50_95']:.3f} |"
-        )
-    return "\n".join(lines)
-
-
-def model_card(manifest: dict[str, Any], notes: str = "") -> str:
-    m = manifest["metrics"]
-    training = manifest["training"]
-    config = training.get("config") or {}
-    files = "\n".join(
-        f"| `{f['file']}` | {f['precision']} | {f['size_bytes'] / 1e6:.1f} MB | {f['metrics']['map50']:.3f} | "
-        f"`{f['sha256'][:16]}…` |"
-        for f in manifest["files"]
-    )
-    data_rows = "\n".join(f"- {a['what']}: {a['source']} — {a['licence']}" for a in manifest["attribution"]["data"])
-    base = manifest["attribution"]["base_weights"]
-    int8 = manifest.get("int8")
-    int8_text = (
-        "Not requested."
-        if not int8
-        else "\n".join(
-            f"- plan `{r['plan']}`: mAP50 {r['int8_map50']:.4f} vs fp32 {r['fp32_map50']:.4f}, drop {r['drop']:.4f} "
-            f"(allowed {r['max_drop']}) — {'accepted' if r['accepted'] else 'refused'}"
-            for r in int8.get("attempts", [])
-        )
-    )
-    return f"""# {manifest["name"]} {manifest["version"]}
-
-Street-camera detector for streetwatch, taxonomy {manifest["taxonomy_version"]}: {", ".join(manifest["classes"])}.
-Input {manifest["imgsz"][0]}x{manifest["imgsz"][1]} letterboxed RGB, ultralytics raw output layout (needs NMS),
-run by `streetwatch.inference.Detector` on CPU edge boxes.
-
-## Files
-
-| file | precision | size | mAP50 ({m["split"]}) | sha256 |
-|---|---|---:|---:|---|
-{files}
-
-## Evaluation
-
-`streetwatch eval` on the held-out `{m["split"]}` split ({m["images"]} images), fp32:
-
-{_metrics_table(m)}
-
-False-alarm rate on negative images at conf > {m["operating_conf"]}: {m["false_alarm_rate"]:.3f}
-({m["negative_images"]} negative images).
-
-ONNX vs PyTorch parity on {manifest["parity"].get("images")} real images: max box difference
-{manifest["parity"].get("max_box_diff_px")} px, max score difference {manifest["parity"].get("max_score_diff")}.
-
-INT8 (static QDQ, calibrated on training images; gate: mAP50 drop ≤ 0.01):
-{int8_text}
-
-## Training
-
-- base weights: `{(training.get("base") or {}).get("path")}` (sha256 `{(training.get("base") or {}).get("sha256")}`)
-- epochs {config.get("epochs")}, imgsz {config.get("imgsz")}, batch {config.get("batch")}, seed {training.get("seed")},
-  augmentation recipe `{(training.get("recipe") or {}).get("name")}`
-- data: sha256 `{manifest["data"].get("sha256")}`, images per split {manifest["data"].get("images")}
-- full configuration and library versions in `manifest.json`
-{notes}
-## Licence and attribution
-
-{manifest["licence"]}
-
-Data:
-{data_rows}
-
-Base weights: {base["source"]} — {base["licence"]}.
-"""
 
 
 def portable(value: Any, root: Path) -> Any:
@@ -201,9 +139,14 @@ def portable(value: Any, root: Path) -> Any:
     return value
 
 
-def write_release(folder: Path, info: ReleaseInfo, notes: str = "") -> dict[str, Any]:
+def write_release(folder: Path, manifest: ReleaseManifest, notes: str = "") -> ReleaseManifest:
+    """Write `manifest.json` and `README.md` into `folder`; every file the manifest lists must be there, unchanged."""
+    for f in manifest.files:
+        if not (folder / f.file).is_file() or sha256_file(folder / f.file) != f.sha256:
+            raise ModelError(f"{folder / f.file}: missing, or not the file the manifest describes")
     # models/releases/<name> -> the repository root
-    manifest = portable(build_manifest(info), folder.resolve().parents[2])
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (folder / "README.md").write_text(model_card(manifest, notes), encoding="utf-8")
+    data = portable(manifest.model_dump(mode="json", by_alias=True), folder.resolve().parents[2])
+    manifest = parse_manifest(data, str(folder / "manifest.json"))
+    write_manifest(folder, manifest)
+    (folder / "README.md").write_text(render_model_card(manifest, notes), encoding="utf-8")
     return manifest

@@ -155,9 +155,9 @@ def _release(args: argparse.Namespace) -> int:
         agreement_baseline=not args.no_baseline,
     )
     manifest = build_release(opts)
-    p = manifest["metrics"]["parity"]["pt_vs_float_tflite"]
+    p = manifest.provenance.parity.pt_vs_float_tflite
     print(
-        f"{opts.out}: {manifest['file']} sha256 {manifest['sha256'][:12]}…; vs float TFLite max |box| "
-        f"{p['max_abs_box_px']:.3g} px, max |score| {p['max_abs_score']:.3g}, min cosine {p['min_cosine']:.6f}"
+        f"{opts.out}: {manifest.primary.file} sha256 {manifest.primary.sha256[:12]}…; vs float TFLite max |box| "
+        f"{p.max_abs_box_px:.3g} px, max |score| {p.max_abs_score:.3g}, min cosine {p.min_cosine:.6f}"
     )
     return 0

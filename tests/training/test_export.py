@@ -13,6 +13,7 @@ from streetwatch.inference.detector import Detector
 from streetwatch.models.registry import load_release
 from streetwatch.training.evaluate import evaluate
 from streetwatch.training.export import ExportOptions, export_release
+from streetwatch.training.model_card import render_model_card
 from streetwatch.training.onnx_files import read_metadata
 from streetwatch.training.parity import check_parity
 from streetwatch.training.quantize import gate, head_nodes, quantize
@@ -35,15 +36,20 @@ def test_export_writes_a_release(synthetic_run: tuple[Path, str], tmp_path: Path
     detector = Detector(release.onnx_path, sha256=release.sha256)
     assert detector.names == release.classes
     manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1 and manifest["created_at"].endswith("Z")
     assert manifest["imgsz"] == [64, 64] and manifest["metrics"]["split"] == "test"
+    assert manifest["files"][0]["sha256"] == release.sha256 and manifest["files"][0]["metrics"] == manifest["metrics"]
     assert set(manifest["metrics"]["per_class"]) <= {"car", "garbage", "fire"}
-    assert len(manifest["data"]["sha256"]) == 64
-    assert manifest["training"]["config"]["epochs"] == 1 and manifest["training"]["seed"] == 0
-    assert manifest["parity"]["passed"] is True and manifest["parity"]["images"] > 0
-    assert manifest["int8"] is None
+    provenance = manifest["provenance"]
+    assert provenance["kind"] == "trained" and len(provenance["data"]["sha256"]) == 64
+    assert provenance["training"]["config"]["epochs"] == 1 and provenance["training"]["seed"] == 0
+    assert provenance["parity"]["passed"] is True and provenance["parity"]["images"] > 0
+    assert provenance["int8"] is None
+    assert [a["licence"] for a in manifest["data_sources"]] == ["CC BY 4.0", "CC BY 4.0"]
     assert '"/' not in (folder / "manifest.json").read_text()  # no absolute paths of the exporting machine
     card = (folder / "README.md").read_text()
     assert "CC BY 4.0" in card and "AGPL-3.0" in card and "street-camera-v1" in card
+    assert card == render_model_card(release.manifest)  # the card is the manifest, rendered
     with pytest.raises(InputError, match="exists; choose another --name or pass --force"):
         export_release(ExportOptions(run=run, name="syn", releases_dir=tmp_path))
 

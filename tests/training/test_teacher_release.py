@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -59,15 +60,17 @@ def test_release_manifest_matches_its_files() -> None:
 
     release = load_release(RELEASE)
     m = release.manifest
-    for key in ("file", "sha256", "classes", "imgsz", "task", "taxonomy_version", "source", "licence", "metrics"):
-        assert key in m, key
-    assert sha256_file(release.onnx_path) == m["sha256"]
-    assert sha256_file(RELEASE / m["checkpoint"]["file"]) == m["checkpoint"]["sha256"]
-    assert len(m["classes"]) == 80 and m["classes"][60] == "dining_table" and m["imgsz"] == [640, 640]
-    assert m["source"]["sha256"].startswith("be21c7fc") and m["source"]["sha256"].endswith("e9e1")
-    assert "AGPL-3.0" in m["licence"]
+    p = m.provenance
+    assert p.kind == "rebuilt" and m.task == "detect" and m.taxonomy_version == "coco80"
+    assert m.metrics is None  # nothing evaluated: parity and agreement are provenance, not evaluation
+    assert p.parity.detections_pt_vs_float_tflite.matched > 0 and p.agreement.images > 0
+    assert sha256_file(release.onnx_path) == m.primary.sha256 == release.sha256
+    assert sha256_file(RELEASE / p.checkpoint.file) == p.checkpoint.sha256
+    assert len(m.classes) == 80 and m.classes[60] == "dining_table" and m.imgsz == (640, 640)
+    assert p.source.sha256.startswith("be21c7fc") and p.source.sha256.endswith("e9e1")
+    assert "AGPL-3.0" in m.licence
     card = (RELEASE / "README.md").read_text(encoding="utf-8")
-    assert "AGPL-3.0" in card and m["sha256"] in card and "streetwatch teacher release" in card
+    assert "AGPL-3.0" in card and m.primary.sha256 in card and "streetwatch teacher release" in card
 
 
 def test_release_onnx_finds_the_bus_and_persons_with_our_engine() -> None:
@@ -87,7 +90,7 @@ def test_release_onnx_finds_the_bus_and_persons_with_our_engine() -> None:
 
 
 def test_release_records_its_parity_figures() -> None:
-    parity = json.loads((RELEASE / "manifest.json").read_text())["metrics"]["parity"]
+    parity = json.loads((RELEASE / "manifest.json").read_text())["provenance"]["parity"]
     assert parity["pt_vs_float_tflite"]["max_abs_score"] < 1e-3
     assert parity["pt_vs_float_tflite"]["min_cosine"] > 0.999999
     assert parity["onnx_vs_pt"]["min_cosine"] > 0.99999
@@ -111,3 +114,67 @@ def test_yolox_nano_reference_finds_the_bus(yolox_onnx: Path) -> None:
     assert found.class_id.tolist().count(0) >= 3
     frame = cv2.imread(str(BUS))
     assert found.xyxy[:, 2].max() <= frame.shape[1] and found.xyxy[:, 3].max() <= frame.shape[0]
+
+
+def test_the_teacher_release_writer_reproduces_the_shipped_manifest_and_card(tmp_path: Path) -> None:
+    """`streetwatch teacher release` builds its manifest from the measured figures and writes it with the one
+    release writer: fed the shipped figures, it gives back the shipped manifest and card (but the new files)."""
+    from streetwatch.models import manifest
+    from streetwatch.models.registry import load_release
+    from streetwatch.training.teacher.parity import DetectionAgreement, RawDiff
+    from streetwatch.training.teacher.rebuild import RebuildReport
+    from streetwatch.training.teacher.release import (
+        AgreementFigures,
+        ParityFigures,
+        ReleaseOptions,
+        release_manifest,
+        write_release,
+    )
+    from streetwatch.training.teacher.yolox import ClassAgreement
+
+    shipped = load_release(RELEASE).manifest
+    p, a, src = shipped.provenance.parity, shipped.provenance.agreement, shipped.provenance.source
+
+    def diff(d: manifest.RawDiff) -> RawDiff:
+        return RawDiff(**d.model_dump())
+
+    def det(d: manifest.DetectionMatch) -> DetectionAgreement:
+        return DetectionAgreement(d.iou, d.conf, d.a_boxes, d.b_boxes, d.matched)
+
+    def rows(rs: list[manifest.AgreementRow] | None) -> list[ClassAgreement]:
+        assert rs is not None
+        return [ClassAgreement(r.class_name, DetectionAgreement(0.5, 0.25, r.ours, r.yolox, r.matched)) for r in rs]
+
+    parity = ParityFigures(
+        images=p.images,
+        pt_vs_float_tflite=diff(p.pt_vs_float_tflite),
+        pt_vs_interpreter=diff(p.pt_vs_interpreter),
+        float_tflite_vs_interpreter=diff(p.float_tflite_vs_interpreter),
+        onnx_vs_pt=diff(p.onnx_vs_pt),
+        train_vs_eval_error=p.train_vs_eval_error,
+        train_vs_eval_error_identity_bn=p.train_vs_eval_error_identity_bn,
+        detections_pt_vs_float_tflite=det(p.detections_pt_vs_float_tflite),
+        detections_pt_vs_interpreter=det(p.detections_pt_vs_interpreter),
+    )
+    agreement = AgreementFigures(a.images, a.source, rows(a.ours), rows(a.baseline_tflite_interpreter))
+    report = RebuildReport(
+        src.file, src.sha256, src.exported_by, src.convs, src.int8_convs, src.bn_calibration_images,
+        src.eval_change_after_bn_calibration,
+    )  # fmt: skip
+    out = tmp_path / "models" / "releases" / "coco-teacher"
+    out.mkdir(parents=True)
+    (out / "yolov8n-coco.onnx").write_bytes(b"onnx")
+    (out / "yolov8n-coco.pt").write_bytes(b"pt")
+    opts = ReleaseOptions(tflite=Path(src.file), out=out, shared_data=tmp_path, yolox=tmp_path)
+    names = dict(enumerate(shipped.classes))
+    onnx_path, pt_path = out / "yolov8n-coco.onnx", out / "yolov8n-coco.pt"
+    written = write_release(out, release_manifest(opts, report, names, onnx_path, pt_path, parity, agreement))
+    assert load_release(out).manifest == written
+    new, old = written.model_dump(), shipped.model_dump()
+    for m in (new, old):
+        m.pop("created_at"), m.pop("files"), m["provenance"].pop("checkpoint")
+    assert new == old
+    assert written.primary.sha256 == hashlib.sha256(b"onnx").hexdigest() and written.primary.size_bytes == 4
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert card.split("| file | what | sha256 |")[0] == (RELEASE / "README.md").read_text().split("| file |")[0]
+    assert written.primary.sha256 in card and "streetwatch teacher release" in card

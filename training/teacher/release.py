@@ -5,12 +5,10 @@ One command rebuilds the whole release folder from the TFLite file and the share
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,9 @@ import numpy as np
 
 from streetwatch.errors import ModelError
 from streetwatch.files import sha256_file
+from streetwatch.models.manifest import ReleaseManifest
+from streetwatch.training.release import model_file, now_utc, write_release
 from streetwatch.training.teacher import images as img
-from streetwatch.training.teacher.model_card import render_model_card
 from streetwatch.training.teacher.parity import DetectionAgreement, RawDiff
 from streetwatch.training.teacher.rebuild import RebuildReport, recover, save_checkpoint
 from streetwatch.training.teacher.yolox import ClassAgreement
@@ -150,8 +149,7 @@ def measure_agreement(opts: ReleaseOptions, onnx_path: Path, conf: float = 0.25,
 
 def export_onnx(pt_path: Path, out_path: Path, imgsz: int, names: dict[int, str]) -> Path:
     """ultralytics' ONNX export (fixed batch 1, raw layout), then our metadata keys beside theirs."""
-    import onnx
-
+    from streetwatch.training.onnx_files import set_release_metadata
     from streetwatch.training.ultralytics_env import yolo
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,22 +158,16 @@ def export_onnx(pt_path: Path, out_path: Path, imgsz: int, names: dict[int, str]
         exported = Path(
             yolo(staged).export(format="onnx", imgsz=imgsz, opset=OPSET, simplify=True, dynamic=False, batch=1)
         )
-        model = onnx.load(str(exported))
-    extra = {
-        "description": "Ultralytics YOLOv8n COCO-80, rebuilt from its int8-weight TFLite export",
-        "names": str(names),
-        "taxonomy_version": TAXONOMY_VERSION,
-        "model_name": MODEL_NAME,
-        "model_version": MODEL_VERSION,
-    }
-    props = {p.key: p.value for p in model.metadata_props}
-    props.update(extra)
-    del model.metadata_props[:]
-    for key, value in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(out_path))
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(exported, out_path)
+    set_release_metadata(
+        out_path,
+        name=MODEL_NAME,
+        version=MODEL_VERSION,
+        description="Ultralytics YOLOv8n COCO-80, rebuilt from its int8-weight TFLite export",
+        taxonomy_version=TAXONOMY_VERSION,
+        names=names,
+    )
     return out_path
 
 
@@ -191,7 +183,7 @@ def check_onnx(path: Path, imgsz: int) -> None:
         raise ModelError(f"{path}: opset {opset}, input {shape_in}, output {shape_out}; expected the fixed raw layout")
 
 
-def build_release(opts: ReleaseOptions) -> dict[str, Any]:
+def build_release(opts: ReleaseOptions) -> ReleaseManifest:
     """Write checkpoint, ONNX, manifest.json and README.md into opts.out; return the manifest."""
     opts.out.mkdir(parents=True, exist_ok=True)
     calib = calibration_images(opts.shared_data, opts.calibration_images)
@@ -207,9 +199,7 @@ def build_release(opts: ReleaseOptions) -> dict[str, Any]:
     log.info("measuring agreement with YOLOX-Nano")
     agreement = measure_agreement(opts, onnx_path)
     manifest = release_manifest(opts, report, model.names, onnx_path, pt_path, parity, agreement)
-    (opts.out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (opts.out / "README.md").write_text(render_model_card(manifest), encoding="utf-8")
-    return manifest
+    return write_release(opts.out, manifest)
 
 
 def _agreement_json(rows: list[ClassAgreement] | None) -> list[dict[str, Any]] | None:
@@ -240,33 +230,34 @@ def release_manifest(
     pt_path: Path,
     parity: ParityFigures,
     agreement: AgreementFigures,
-) -> dict[str, Any]:
-    return {
-        "name": MODEL_NAME,
-        "version": MODEL_VERSION,
-        "file": onnx_path.name,
-        "sha256": sha256_file(onnx_path),
-        "checkpoint": {"file": pt_path.name, "sha256": sha256_file(pt_path)},
-        "classes": [names[i] for i in range(len(names))],
-        "imgsz": [opts.imgsz, opts.imgsz],
-        "stride": 32,
-        "task": "detect",
-        "layout": "raw [1, 84, 8400], fp32, opset <= 19",
-        "taxonomy_version": TAXONOMY_VERSION,
-        "licence": LICENCE,
-        "source": {
-            "file": opts.tflite.name,
-            "sha256": report.tflite_sha256,
-            "exported_by": report.exported_by,
-            "origin": "Ultralytics YOLOv8n trained on COCO-80, TFLite export with int8 weights "
-            "(via GitHub omenxuinsgd/yolo8n_tflite)",
-            "convs": report.convs,
-            "int8_convs": report.int8_convs,
-            "bn_calibration_images": report.calibration_images,
-            "eval_change_after_bn_calibration": report.eval_change_after_calibration,
-        },
-        "training_data": "COCO 2017 (by Ultralytics); no further training here",
-        "metrics": {
+) -> ReleaseManifest:
+    """The manifest of the rebuilt teacher (provenance `rebuilt`): parity and agreement, no evaluation."""
+    return ReleaseManifest(
+        name=MODEL_NAME,
+        version=MODEL_VERSION,
+        created_at=now_utc(),
+        files=[model_file(onnx_path, "fp32")],
+        classes=[names[i] for i in range(len(names))],
+        taxonomy_version=TAXONOMY_VERSION,
+        imgsz=(opts.imgsz, opts.imgsz),
+        stride=32,
+        layout="raw [1, 84, 8400], fp32, opset <= 19",
+        licence=LICENCE,
+        provenance={
+            "kind": "rebuilt",
+            "source": {
+                "file": opts.tflite.name,
+                "sha256": report.tflite_sha256,
+                "exported_by": report.exported_by,
+                "origin": "Ultralytics YOLOv8n trained on COCO-80, TFLite export with int8 weights "
+                "(via GitHub omenxuinsgd/yolo8n_tflite)",
+                "convs": report.convs,
+                "int8_convs": report.int8_convs,
+                "bn_calibration_images": report.calibration_images,
+                "eval_change_after_bn_calibration": report.eval_change_after_calibration,
+            },
+            "checkpoint": {"file": pt_path.name, "sha256": sha256_file(pt_path)},
+            "training_data": "COCO 2017 (by Ultralytics); no further training here",
             "parity": {
                 "images": parity.images,
                 "pt_vs_float_tflite": asdict(parity.pt_vs_float_tflite),
@@ -278,7 +269,7 @@ def release_manifest(
                 "detections_pt_vs_float_tflite": _detections_json(parity.detections_pt_vs_float_tflite),
                 "detections_pt_vs_interpreter": _detections_json(parity.detections_pt_vs_interpreter),
             },
-            "yolox_nano_agreement": {
+            "agreement": {
                 "images": agreement.images,
                 "source": agreement.source,
                 "conf": 0.25,
@@ -287,6 +278,5 @@ def release_manifest(
                 "baseline_tflite_interpreter": _agreement_json(agreement.baseline_interpreter),
             },
         },
-        "command": "streetwatch teacher release --out models/releases/coco-teacher",
-        "created": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-    }
+        command="streetwatch teacher release --out models/releases/coco-teacher",
+    )
