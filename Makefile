@@ -11,7 +11,7 @@ DEPS := pyproject.toml setup.py constraints.txt
 help:
 	@echo "make demo   - install the edge + server extras and run the end-to-end demo"
 	@echo "make test   - install everything and run the test suite (ruff + pytest)"
-	@echo "make lint   - ruff check + format check"
+	@echo "make lint   - ruff check + format check + import contracts (tools/lint_imports.py)"
 	@echo "make i18n   - extract, update and compile the review page's translations"
 
 $(PY):
@@ -34,11 +34,13 @@ demo: $(VENV)/.stamp-demo
 test: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tools/lint_imports.py
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tools/lint_imports.py
 
 format: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check --fix .
