@@ -21,7 +21,7 @@ from streetwatch.cases.metrics import make_metrics
 from streetwatch.cases.middleware import AccessLogMiddleware, BodyLimitMiddleware, NulQueryMiddleware
 from streetwatch.cases.service import CaseServiceError
 from streetwatch.cases.service_codes import load_catalogue
-from streetwatch.cases.settings import CaseSettings, load_settings
+from streetwatch.cases.settings import CaseSettings, load_settings, startup_signing_key
 from streetwatch.cases.state import AppState
 from streetwatch.cases.workflow import load_workflow
 from streetwatch.contract import API_PREFIX
@@ -47,7 +47,7 @@ def create_app(settings: CaseSettings) -> FastAPI:
         catalogue=load_catalogue(settings.service_codes_file),
         workflow=load_workflow(settings.workflow_file),
         metrics=metrics,
-        signing_key=settings.signing_key(),
+        signing_key=startup_signing_key(settings),
     )
     app = FastAPI(
         title="streetwatch case service",

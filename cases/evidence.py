@@ -52,8 +52,9 @@ def sniff(data: bytes) -> str:
     return "application/octet-stream"
 
 
-def check_jpeg(data: bytes, *, label: str, max_bytes: int, max_pixels: int) -> CheckedImage:
-    """Accept `data` only if it is a complete JPEG within the size and pixel limits."""
+def check_jpeg(data: bytes, *, label: str, max_bytes: int, max_pixels: int, sha256: str | None = None) -> CheckedImage:
+    """Accept `data` only if it is a complete JPEG within the size and pixel limits. `sha256`: the
+    digest of `data` when the caller already has it (an upload is hashed once)."""
     from PIL import Image
 
     if len(data) > max_bytes:
@@ -82,7 +83,7 @@ def check_jpeg(data: bytes, *, label: str, max_bytes: int, max_pixels: int) -> C
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise EvidenceRejected(f"{label} is not a decodable JPEG: {exc}") from None
-    return CheckedImage(sha256=sha256_hex(data), data=data, width=width, height=height)
+    return CheckedImage(sha256=sha256 or sha256_hex(data), data=data, width=width, height=height)
 
 
 class EvidenceStore:

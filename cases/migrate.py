@@ -55,3 +55,17 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     now = current_revision(engine)
     log.info("database schema at revision %s", now)
     return now
+
+
+def database_status(engine: Engine) -> tuple[str, str | None]:
+    """("ok" or what is wrong, the schema revision) for `/healthz`: reachable, and at the code's head."""
+    revision = None
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        revision = current_revision(engine)
+        if revision != head_revision():
+            return f"schema at {revision}, code expects {head_revision()}", revision
+    except Exception as exc:  # any database failure means unhealthy, whatever the driver raises
+        return f"error: {type(exc).__name__}", revision
+    return "ok", revision

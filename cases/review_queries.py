@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from streetwatch.cases.db import session_scope
 from streetwatch.cases.lifecycle import CaseStatus
 from streetwatch.cases.models import Case
 from streetwatch.cases.schemas import CasePublic
@@ -36,14 +35,14 @@ def _order(flt: CaseFilter):  # type: ignore[no-untyped-def]
     return (Case.id.desc(),)
 
 
-def review_page(factory: sessionmaker[Session], flt: CaseFilter, page: int, per_page: int) -> ReviewPage:
-    with session_scope(factory) as session:
-        total = session.scalar(filtered(select(func.count(Case.id)), flt)) or 0  # type: ignore[arg-type]
-        pages = max(1, -(-total // per_page))
-        page = min(max(1, page), pages)
-        query = filtered(select(Case), flt).order_by(*_order(flt)).offset((page - 1) * per_page).limit(per_page)
-        items = [to_public(c) for c in session.scalars(query)]
-        cameras = sorted(
-            c for c in session.scalars(select(Case.camera_id).where(Case.camera_id.is_not(None)).distinct()) if c
-        )
+def review_page(session: Session, flt: CaseFilter, page: int, per_page: int) -> ReviewPage:
+    """One page of the list, in the caller's session (the request's unit of work)."""
+    total = session.scalar(filtered(select(func.count(Case.id)), flt)) or 0  # type: ignore[arg-type]
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    query = filtered(select(Case), flt).order_by(*_order(flt)).offset((page - 1) * per_page).limit(per_page)
+    items = [to_public(c) for c in session.scalars(query)]
+    cameras = sorted(
+        c for c in session.scalars(select(Case.camera_id).where(Case.camera_id.is_not(None)).distinct()) if c
+    )
     return ReviewPage(items=items, total=total, page=page, pages=pages, cameras=cameras)

@@ -1,5 +1,11 @@
 """Case operations shared by the API, the review page, Open311 and the CLI. No HTTP here: errors
-are `CaseServiceError(status, detail)` and the web layer turns them into responses."""
+are `CaseServiceError(status, detail)` and the web layer turns them into responses.
+
+Every function works in the caller's `Session`: one unit of work per request (the API's
+`DbSession` dependency commits it when the route returns, or rolls it back on an error; the CLI
+uses `db.session_scope`). The routes never touch the ORM themselves. A function that refuses
+(raises `CaseServiceError`) does so before it writes anything.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,15 @@ import binascii
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from streetwatch.cases.db import session_scope
-from streetwatch.cases.evidence import CheckedImage, EvidenceStore
+from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, EvidenceStore, check_jpeg
 from streetwatch.cases.lifecycle import DEADLINE_RUNNING, CaseStatus, IllegalTransition, check_transition
 from streetwatch.cases.models import Case, CaseEvent, Evidence, utcnow
 from streetwatch.cases.schemas import CaseEventPublic, CasePage, CasePublic, EvidencePublic, TransitionRequest
@@ -37,6 +43,12 @@ class CaseServiceError(Exception):
 class FilingResult:
     case: CasePublic
     created: bool
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int
+    max_pixels: int
 
 
 @dataclass(frozen=True)
@@ -76,37 +88,59 @@ def authorise_filing(principal: Principal, report: CaseReport) -> None:
         )
 
 
-def find_replay(factory: sessionmaker[Session], event_id: str, digest: str) -> FilingResult | None:
+def find_replay(session: Session, event_id: str, digest: str) -> FilingResult | None:
     """An earlier filing with this key: 200 with it when the body is the same, 409 when it is not."""
-    with session_scope(factory) as session:
-        case = session.scalar(select(Case).where(Case.event_id == event_id))
-        if case is None:
-            return None
-        if case.body_sha256 != digest:
-            raise CaseServiceError(
-                409,
-                f"Idempotency-Key {event_id} was already used for case {case.id} with a different body; "
-                "a new event needs a new key",
+    case = session.scalar(select(Case).where(Case.event_id == event_id))
+    if case is None:
+        return None
+    if case.body_sha256 != digest:
+        raise CaseServiceError(
+            409,
+            f"Idempotency-Key {event_id} was already used for case {case.id} with a different body; "
+            "a new event needs a new key",
+        )
+    return FilingResult(to_public(case), created=False)
+
+
+def checked_images(report: CaseReport, uploads: Mapping[str, bytes], limits: ImageLimits) -> list[CheckedImage]:
+    """Each evidence entry's upload (by the sha256 the caller computed once), checked as a JPEG."""
+    images: dict[str, CheckedImage] = {}
+    for ref in report.evidence:
+        if ref.sha256 in images:
+            continue
+        try:
+            images[ref.sha256] = check_jpeg(
+                uploads[ref.sha256],
+                sha256=ref.sha256,
+                label=f"evidence {ref.role} ({ref.sha256[:12]}…)",
+                max_bytes=limits.max_bytes,
+                max_pixels=limits.max_pixels,
             )
-        return FilingResult(to_public(case), created=False)
+        except EvidenceRejected as exc:
+            raise CaseServiceError(exc.status, str(exc)) from None
+    return list(images.values())
 
 
 def file_case(
-    factory: sessionmaker[Session],
+    session: Session,
     store: EvidenceStore,
     principal: Principal,
     report: CaseReport,
-    images: list[CheckedImage],
+    uploads: Mapping[str, bytes],
+    limits: ImageLimits,
     catalogue: ServiceCatalogue,
 ) -> FilingResult:
-    """Store the images, then insert the case. The UNIQUE event_id decides concurrent replays: the
-    loser's INSERT fails and it answers with the winner's case (insert first, read after, so that a
-    SQLite writer never upgrades a read snapshot)."""
+    """File one case: `uploads` are the evidence parts by their sha256 (matched to `report.evidence`
+    by the caller). A replay of a filed case answers with it, before any image is decoded (they were
+    checked when it was first filed). Otherwise the images are checked and stored, then the case is
+    inserted. The UNIQUE event_id decides concurrent filings of one event: the loser's INSERT fails,
+    its unit of work is rolled back (it wrote nothing else) and it answers with the winner's case."""
     event_id = str(report.event_id)
     digest = report_digest(report)
-    replay = find_replay(factory, event_id, digest)
+    replay = find_replay(session, event_id, digest)
     if replay is not None:
         return replay
+    images = checked_images(report, uploads, limits)
     by_sha = {image.sha256: image for image in images}
     for image in images:
         store.put(image)
@@ -155,21 +189,20 @@ def file_case(
         for ref in report.evidence
     ]
     try:
-        with session_scope(factory) as session:
-            session.add(case)
-            session.flush()
-            session.add(_event(case.id, principal, "filed", None, CaseStatus.REPORTED, None, None))
-            public = to_public(case)
+        session.add(case)
+        session.flush()
     except IntegrityError:
-        replay = find_replay(factory, event_id, digest)
+        session.rollback()
+        replay = find_replay(session, event_id, digest)
         if replay is None:  # the conflicting row vanished: not an idempotency race
             raise
         return replay
-    return FilingResult(public, created=True)
+    session.add(_event(case.id, principal, "filed", None, CaseStatus.REPORTED, None, None))
+    return FilingResult(to_public(case), created=True)
 
 
 def file_open311_request(
-    factory: sessionmaker[Session],
+    session: Session,
     principal: Principal,
     *,
     violation_type: str,
@@ -201,32 +234,39 @@ def file_open311_request(
         detections=[],
         reporter=reporter or None,
     )
-    with session_scope(factory) as session:
-        session.add(case)
-        session.flush()
-        session.add(_event(case.id, principal, "filed", None, CaseStatus.REPORTED, None, None))
-        return to_public(case)
+    session.add(case)
+    session.flush()
+    session.add(_event(case.id, principal, "filed", None, CaseStatus.REPORTED, None, None))
+    return to_public(case)
 
 
-def get_case(factory: sessionmaker[Session], case_id: int, *, with_history: bool = True) -> CasePublic:
-    with session_scope(factory) as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            raise CaseServiceError(404, f"no case {case_id}")
-        history = None
-        if with_history:
-            history = list(
-                session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
-            )
-        return to_public(case, history)
+def get_case(session: Session, case_id: int, *, with_history: bool = True) -> CasePublic:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseServiceError(404, f"no case {case_id}")
+    history = None
+    if with_history:
+        history = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+    return to_public(case, history)
 
 
-def evidence_of(factory: sessionmaker[Session], case_id: int, sha256: str) -> Evidence:
-    with session_scope(factory) as session:
-        row = session.scalar(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == sha256).limit(1))
-        if row is None:
-            raise CaseServiceError(404, f"case {case_id} has no evidence {sha256}")
-        return row
+def find_case(session: Session, case_id: int) -> CasePublic | None:
+    """The case without its history, or None (Open311 answers its own 404)."""
+    case = session.get(Case, case_id)
+    return None if case is None else to_public(case)
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    sha256: str
+    content_type: str
+
+
+def evidence_of(session: Session, case_id: int, sha256: str) -> EvidenceFile:
+    row = session.scalar(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == sha256).limit(1))
+    if row is None:
+        raise CaseServiceError(404, f"case {case_id} has no evidence {sha256}")
+    return EvidenceFile(row.sha256, row.content_type)
 
 
 def encode_cursor(last_id: int) -> str:
@@ -277,25 +317,21 @@ def filtered(query: Select[tuple[Case]], flt: CaseFilter) -> Select[tuple[Case]]
     return query
 
 
-def list_cases(factory: sessionmaker[Session], flt: CaseFilter, *, limit: int, cursor: str | None) -> CasePage:
+def list_cases(session: Session, flt: CaseFilter, *, limit: int, cursor: str | None) -> CasePage:
     """Newest first; the cursor is the last id seen, so pages stay stable while cases arrive."""
     query = filtered(select(Case), flt).order_by(Case.id.desc()).limit(limit + 1)
     if cursor:
         query = query.where(Case.id < decode_cursor(cursor))
-    with session_scope(factory) as session:
-        rows = list(session.scalars(query))
-        items = [to_public(c) for c in rows[:limit]]
+    rows = list(session.scalars(query))
+    items = [to_public(c) for c in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return CasePage(items=items, next_cursor=next_cursor)
 
 
-def review_queue(factory: sessionmaker[Session], limit: int) -> list[CasePublic]:
-    """Reported cases for the review page: urgent ones first, then oldest first."""
-    query = (
-        select(Case).where(Case.status == CaseStatus.REPORTED.value).order_by(Case.urgent.desc(), Case.id).limit(limit)
-    )
-    with session_scope(factory) as session:
-        return [to_public(c) for c in session.scalars(query)]
+def newest_cases(session: Session, flt: CaseFilter, limit: int) -> list[CasePublic]:
+    """The newest `limit` cases matching `flt` (Open311's request list)."""
+    query = filtered(select(Case), flt).order_by(Case.id.desc()).limit(limit)
+    return [to_public(c) for c in session.scalars(query)]
 
 
 @dataclass(frozen=True)
@@ -307,7 +343,7 @@ class CaseRules:
 
 
 def transition(
-    factory: sessionmaker[Session], case_id: int, request: TransitionRequest, actor: Principal, rules: CaseRules
+    session: Session, case_id: int, request: TransitionRequest, actor: Principal, rules: CaseRules
 ) -> CasePublic:
     """Move a case along its lifecycle. Compare-and-set on the status, so two reviewers acting on
     one case at once cannot both win.
@@ -319,14 +355,13 @@ def transition(
     if request.department is not None and rules.workflow.department(request.department) is None:
         known = ", ".join(d.id for d in rules.workflow.departments)
         raise CaseServiceError(422, f"unknown department {request.department!r}; departments are {known}")
-    with session_scope(factory) as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            raise CaseServiceError(404, f"no case {case_id}")
-        current = CaseStatus(case.status)
-        code, violation_type, department = case.standard_code, case.effective_violation_type, case.department
-        classes = [DetectionRecord.model_validate(d).class_name for d in case.detections]
-        zone_kind = case.zone_kind
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseServiceError(404, f"no case {case_id}")
+    current = CaseStatus(case.status)
+    code, violation_type, department = case.standard_code, case.effective_violation_type, case.department
+    classes = [DetectionRecord.model_validate(d).class_name for d in case.detections]
+    zone_kind = case.zone_kind
     try:
         check_transition(current, request.to, request.reason or (request.reject_code and request.reject_code.value))
     except IllegalTransition as exc:
@@ -354,16 +389,17 @@ def transition(
         values["resolved_at"] = None  # sent back after a failed 核查: the department starts again
     if request.to == CaseStatus.RESOLVED:
         values["resolved_at"] = now
-    with session_scope(factory) as session:
-        result = session.execute(update(Case).where(Case.id == case_id, Case.status == current.value).values(**values))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise CaseServiceError(409, f"case {case_id} changed while this request was made; reload and retry")
-        vt = request.violation_type.value if request.violation_type else None
-        note = request.reason
-        if request.reject_code is not None:
-            note = (f"{request.reject_code.value}: {note}" if note else request.reject_code.value)[:500]
-        session.add(_event(case_id, actor, "transition", current, request.to, note, vt, at=now))
-    return get_case(factory, case_id)
+    # The UPDATE's WHERE is the compare-and-set: another reviewer's change since the read above
+    # (committed by another request) leaves no row to update. It also refreshes `case` in memory.
+    result = session.execute(update(Case).where(Case.id == case_id, Case.status == current.value).values(**values))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise CaseServiceError(409, f"case {case_id} changed while this request was made; reload and retry")
+    vt = request.violation_type.value if request.violation_type else None
+    note = request.reason
+    if request.reject_code is not None:
+        note = (f"{request.reject_code.value}: {note}" if note else request.reject_code.value)[:500]
+    session.add(_event(case_id, actor, "transition", current, request.to, note, vt, at=now))
+    return get_case(session, case_id)
 
 
 def _event(

@@ -110,9 +110,18 @@ class CaseSettings(StorageSettings):
         return self.max_evidence_count * self.max_evidence_bytes + self.max_case_json_bytes + 64 * 1024
 
     def signing_key(self) -> bytes:
-        if self.secret_key is None:  # dev mode only (checked above): sessions last one process
-            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+        """The configured key for review sessions and CSRF tokens; reads only (see `startup_signing_key`)."""
+        if self.secret_key is None:
+            raise ConfigError("no secret_key is set; outside dev mode the settings refuse to load without one")
         return self.secret_key.get_secret_value().encode()
+
+
+def startup_signing_key(settings: CaseSettings) -> bytes:
+    """The key one service process signs with, chosen once when it starts: the configured one, or in
+    dev mode without one a random key for this process (its review sessions end with it)."""
+    if settings.secret_key is None:
+        return secrets.token_urlsafe(48).encode()
+    return settings.signing_key()
 
 
 def normalise_database_url(url: str) -> str:

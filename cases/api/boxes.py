@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from streetwatch.cases.api.deps import Reviewer, StateDep
+from streetwatch.cases.api.deps import DbSession, Reviewer
 from streetwatch.cases.review_boxes import save_boxes
 from streetwatch.cases.schemas import BoxesRequest, CasePublic
 
@@ -25,6 +25,6 @@ ERROR = {"content": {"application/json": {"schema": {"type": "object", "properti
     responses={401: {**ERROR}, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
 )
 async def put_boxes(
-    case_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: BoxesRequest, state: StateDep, reviewer: Reviewer
+    case_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: BoxesRequest, session: DbSession, reviewer: Reviewer
 ) -> CasePublic:
-    return await run_in_threadpool(save_boxes, state.sessions, case_id, body.boxes, reviewer)
+    return await run_in_threadpool(save_boxes, session, case_id, body.boxes, reviewer)

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from streetwatch.cases.api.deps import Caller, Reviewer, StateDep
-from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, check_jpeg, sha256_hex
+from streetwatch.cases.api.deps import Caller, DbSession, Reviewer, StateDep, end_reads
+from streetwatch.cases.evidence import sha256_hex
 from streetwatch.cases.lifecycle import CaseStatus
 from streetwatch.cases.models import utcnow
 from streetwatch.cases.schemas import CasePage, CasePublic, TransitionRequest
@@ -20,13 +21,12 @@ from streetwatch.cases.service import (
     CaseFilter,
     CaseServiceError,
     FilingResult,
+    ImageLimits,
     authorise_filing,
     evidence_of,
     file_case,
-    find_replay,
     get_case,
     list_cases,
-    report_digest,
     transition,
 )
 from streetwatch.cases.state import AppState
@@ -80,6 +80,7 @@ async def create_case(
     request: Request,
     response: Response,
     state: StateDep,
+    session: DbSession,
     caller: Caller,
     idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER, max_length=100)] = None,
 ) -> CasePublic:
@@ -89,6 +90,7 @@ async def create_case(
             415,
             f"expected multipart/form-data with parts `case` and `evidence`; got {content_type or 'no content type'!r}",
         )
+    await run_in_threadpool(end_reads, session)  # the token is checked; the upload may take a while
     settings = state.settings
     form = await request.form(
         max_files=settings.max_evidence_count + 1, max_fields=2, max_part_size=settings.max_case_json_bytes
@@ -114,7 +116,7 @@ async def create_case(
         if len(data) > settings.max_evidence_bytes:
             raise CaseServiceError(413, f"evidence part {index} is larger than {settings.max_evidence_bytes} bytes")
         uploads.append(data)
-    result = await run_in_threadpool(_file, state, caller, raw_case, uploads, idempotency_key)
+    result = await run_in_threadpool(_file, state, session, caller, raw_case, uploads, idempotency_key)
     outcome = "created" if result.created else "replayed"
     state.metrics.filings.labels(result.case.violation_type.value, outcome).inc()
     if result.created:
@@ -125,7 +127,12 @@ async def create_case(
 
 
 def _file(
-    state: AppState, caller: Principal, raw_case: bytes, uploads: list[bytes], idempotency_key: str | None
+    state: AppState,
+    session: Session,
+    caller: Principal,
+    raw_case: bytes,
+    uploads: list[bytes],
+    idempotency_key: str | None,
 ) -> FilingResult:
     report = parse_report(raw_case)
     authorise_filing(caller, report)
@@ -136,7 +143,7 @@ def _file(
         )
     if len(uploads) > state.settings.max_evidence_count:
         raise CaseServiceError(413, f"{len(uploads)} evidence parts; the limit is {state.settings.max_evidence_count}")
-    by_hash = {sha256_hex(data): data for data in uploads}
+    by_hash = {sha256_hex(data): data for data in uploads}  # each upload hashed once, here
     wanted = {ref.sha256 for ref in report.evidence}
     extra = sorted(set(by_hash) - wanted)
     missing = sorted(wanted - set(by_hash))
@@ -147,25 +154,8 @@ def _file(
         if extra:
             problems.append(f"uploaded parts with sha256 {', '.join(extra)} are not in case.evidence")
         raise CaseServiceError(422, "; ".join(problems))
-    replay = find_replay(state.sessions, event_id, report_digest(report))
-    if replay is not None:  # the images were checked when the case was first filed
-        return replay
-    images: list[CheckedImage] = []
-    for ref in report.evidence:
-        if any(image.sha256 == ref.sha256 for image in images):
-            continue
-        try:
-            images.append(
-                check_jpeg(
-                    by_hash[ref.sha256],
-                    label=f"evidence {ref.role} ({ref.sha256[:12]}…)",
-                    max_bytes=state.settings.max_evidence_bytes,
-                    max_pixels=state.settings.max_image_pixels,
-                )
-            )
-        except EvidenceRejected as exc:
-            raise CaseServiceError(exc.status, str(exc)) from None
-    return file_case(state.sessions, state.store, caller, report, images, state.catalogue)
+    limits = ImageLimits(max_bytes=state.settings.max_evidence_bytes, max_pixels=state.settings.max_image_pixels)
+    return file_case(session, state.store, caller, report, by_hash, limits, state.catalogue)
 
 
 def parse_report(raw: bytes, now: datetime | None = None) -> CaseReport:
@@ -212,7 +202,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     "", summary="List cases, newest first", response_model=CasePage, responses={401: ERROR, 403: ERROR, 422: ERROR}
 )
 async def read_cases(
-    state: StateDep,
+    session: DbSession,
     _reviewer: Reviewer,
     violation_type: ViolationType | None = None,
     camera_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -249,7 +239,7 @@ async def read_cases(
         overdue_at=utcnow() if overdue else None,
         text=q.strip() if q and q.strip() else None,
     )
-    return await run_in_threadpool(lambda: list_cases(state.sessions, flt, limit=limit, cursor=cursor))
+    return await run_in_threadpool(lambda: list_cases(session, flt, limit=limit, cursor=cursor))
 
 
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -261,8 +251,8 @@ CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     response_model=CasePublic,
     responses={401: ERROR, 403: ERROR, 404: ERROR},
 )
-async def read_case(case_id: CaseId, state: StateDep, _reviewer: Reviewer) -> CasePublic:
-    return await run_in_threadpool(get_case, state.sessions, case_id)
+async def read_case(case_id: CaseId, session: DbSession, _reviewer: Reviewer) -> CasePublic:
+    return await run_in_threadpool(get_case, session, case_id)
 
 
 @router.post(
@@ -271,8 +261,10 @@ async def read_case(case_id: CaseId, state: StateDep, _reviewer: Reviewer) -> Ca
     response_model=CasePublic,
     responses={401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR},
 )
-async def post_transition(case_id: CaseId, body: TransitionRequest, state: StateDep, reviewer: Reviewer) -> CasePublic:
-    case = await run_in_threadpool(transition, state.sessions, case_id, body, reviewer, state.rules)
+async def post_transition(
+    case_id: CaseId, body: TransitionRequest, state: StateDep, session: DbSession, reviewer: Reviewer
+) -> CasePublic:
+    case = await run_in_threadpool(transition, session, case_id, body, reviewer, state.rules)
     state.metrics.transitions.labels(body.to.value).inc()
     return case
 
@@ -287,9 +279,10 @@ async def download_evidence(
     case_id: CaseId,
     sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
     state: StateDep,
+    session: DbSession,
     _reviewer: Reviewer,
 ) -> FileResponse:
-    row = await run_in_threadpool(evidence_of, state.sessions, case_id, sha256)
+    row = await run_in_threadpool(evidence_of, session, case_id, sha256)
     path = state.store.path(row.sha256)
     if not path.is_file():
         raise CaseServiceError(404, f"evidence {sha256} is recorded but missing from the evidence store")

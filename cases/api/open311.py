@@ -12,15 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from streetwatch.cases.api.deps import StateDep
-from streetwatch.cases.db import session_scope
+from streetwatch.cases.api.deps import DbSession, StateDep
 from streetwatch.cases.lifecycle import OPEN311_CLOSED, CaseStatus, open311_status
-from streetwatch.cases.models import Case
 from streetwatch.cases.schemas import CasePublic
-from streetwatch.cases.service import CaseFilter, file_open311_request, filtered, to_public
+from streetwatch.cases.service import CaseFilter, file_open311_request, find_case, newest_cases
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import TokenKind, resolve_token
 from streetwatch.contract import Text, bounded_utc
@@ -127,6 +124,7 @@ def _request_out(state: AppState, case: CasePublic) -> RequestOut:
 @router.get("/requests.json", response_model=list[RequestOut], responses=ERRORS)
 async def requests(
     state: StateDep,
+    session: DbSession,
     jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
     service_request_id: Annotated[str | None, Query(max_length=2000, description="comma-separated ids")] = None,
     service_code: Annotated[str | None, Query(max_length=200, description="comma-separated codes")] = None,
@@ -162,9 +160,7 @@ async def requests(
     flt = CaseFilter(statuses=statuses, since=start_date, until=end_date, ids=ids)
 
     def query() -> list[RequestOut]:
-        with session_scope(state.sessions) as session:
-            rows = session.scalars(filtered(select(Case), flt).order_by(Case.id.desc()).limit(MAX_REQUESTS))
-            out = [_request_out(state, to_public(c)) for c in rows]
+        out = [_request_out(state, case) for case in newest_cases(session, flt, MAX_REQUESTS)]
         return [r for r in out if not codes or r.service_code in codes]
 
     return await run_in_threadpool(query)
@@ -174,14 +170,10 @@ async def requests(
 async def one_request(
     request_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     state: StateDep,
+    session: DbSession,
     jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[RequestOut]:
-    def query() -> CasePublic | None:
-        with session_scope(state.sessions) as session:
-            case = session.get(Case, request_id)
-            return None if case is None else to_public(case)
-
-    case = await run_in_threadpool(query)
+    case = await run_in_threadpool(find_case, session, request_id)
     if case is None:
         raise Open311Error(404, f"no service request {request_id}")
     return [_request_out(state, case)]
@@ -190,6 +182,7 @@ async def one_request(
 @router.post("/requests.json", status_code=201, response_model=list[CreatedOut], responses=ERRORS)
 async def create_request(
     state: StateDep,
+    session: DbSession,
     api_key: Annotated[Text, Form(min_length=1, max_length=200, description="a client (or reviewer) token")],
     service_code: Annotated[Text, Form(min_length=1, max_length=32)],
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
@@ -213,12 +206,11 @@ async def create_request(
     }
 
     def create() -> CasePublic:
-        with session_scope(state.sessions) as session:
-            principal = resolve_token(session, api_key)
+        principal = resolve_token(session, api_key)
         if principal is None or principal.kind not in (TokenKind.CLIENT, TokenKind.REVIEWER):
             raise Open311Error(403, "api_key is unknown, revoked, or not a client token")
         return file_open311_request(
-            state.sessions,
+            session,
             principal,
             violation_type=service.violation_type.value,
             service_code=service.code,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from streetwatch.cases import migrate
@@ -18,16 +17,7 @@ router = APIRouter(tags=["operations"])
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 async def healthz(state: StateDep) -> JSONResponse:
     def check() -> Health:
-        database = "ok"
-        revision = None
-        try:
-            with state.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            revision = migrate.current_revision(state.engine)
-            if revision != migrate.head_revision():
-                database = f"schema at {revision}, code expects {migrate.head_revision()}"
-        except Exception as exc:  # any database failure means unhealthy, whatever the driver raises
-            database = f"error: {type(exc).__name__}"
+        database, revision = migrate.database_status(state.engine)
         store = "ok" if state.store.writable() else "not writable"
         ok = database == "ok" and store == "ok"
         return Health(

@@ -16,11 +16,11 @@ import jinja2
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from streetwatch.cases import review_session
-from streetwatch.cases.api.deps import StateDep, from_cookie
-from streetwatch.cases.db import session_scope
+from streetwatch.cases.api.deps import DbSession, StateDep, from_cookie
 from streetwatch.cases.i18n import LANGUAGE_COOKIE, LANGUAGES, Locale, choose_language, translations
 from streetwatch.cases.labels import BASIS_LABELS, VIOLATION_LABELS
 from streetwatch.cases.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS, CaseStatus
@@ -114,8 +114,8 @@ def _with(url: str, **params: object) -> str:
     return url + ("&" if "?" in url else "?") + urlencode({k: v for k, v in params.items() if v is not None})
 
 
-async def _reviewer(state: AppState, request: Request) -> Principal | None:
-    reviewer = await from_cookie(state, request)
+async def _reviewer(state: AppState, session: Session, request: Request) -> Principal | None:
+    reviewer = await from_cookie(state, session, request)
     if reviewer is None or reviewer.kind is not TokenKind.REVIEWER:
         return None
     return reviewer
@@ -127,12 +127,10 @@ async def login_form(request: Request, state: StateDep) -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, state: StateDep, token: Annotated[str, Form(max_length=200)]) -> Response:
-    def lookup() -> Principal | None:
-        with session_scope(state.sessions) as session:
-            return resolve_token(session, token.strip())
-
-    principal = await run_in_threadpool(lookup)
+async def login(
+    request: Request, state: StateDep, session: DbSession, token: Annotated[str, Form(max_length=200)]
+) -> Response:
+    principal = await run_in_threadpool(resolve_token, session, token.strip())
     if principal is None or principal.kind is not TokenKind.REVIEWER:
         loc = locale_of(request, state)
         error = loc.gettext("That is not a valid reviewer token.")
@@ -179,6 +177,7 @@ def _shown(case: CasePublic) -> dict[str, Any]:
 async def queue(
     request: Request,
     state: StateDep,
+    session: DbSession,
     status: Annotated[str, Query(max_length=16)] = CaseStatus.REPORTED.value,
     violation_type: Annotated[str, Query(max_length=32)] = "",
     camera: Annotated[str, Query(max_length=64)] = "",
@@ -193,7 +192,7 @@ async def queue(
 ) -> Response:
     """The list. The filter form sends every field, empty ones as ""; a value the page does not
     know is dropped with a message rather than answered with an error page."""
-    reviewer = await _reviewer(state, request)
+    reviewer = await _reviewer(state, session, request)
     if reviewer is None:
         return _redirect("/review/login")
     loc = locale_of(request, state)
@@ -228,7 +227,7 @@ async def queue(
         overdue_at=utcnow() if overdue else None,
         text=q.strip() or None,
     )
-    result = await run_in_threadpool(review_page, state.sessions, flt, page, state.settings.page_size)
+    result = await run_in_threadpool(review_page, session, flt, page, state.settings.page_size)
     cookie = request.cookies[review_session.COOKIE_NAME]
     filters = {
         "status": status,
@@ -249,7 +248,7 @@ async def queue(
     done_case = None
     if done is not None:
         try:
-            done_case = await run_in_threadpool(lambda: get_case(state.sessions, done, with_history=False))
+            done_case = await run_in_threadpool(lambda: get_case(session, done, with_history=False))
         except CaseServiceError:
             done_case = None
     return _render(
@@ -278,15 +277,16 @@ async def queue(
 async def case_page(
     request: Request,
     state: StateDep,
+    session: DbSession,
     case_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     done: Annotated[int | None, Query(ge=1)] = None,
     error: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    reviewer = await _reviewer(state, request)
+    reviewer = await _reviewer(state, session, request)
     if reviewer is None:
         return _redirect("/review/login")
     try:
-        case = await run_in_threadpool(get_case, state.sessions, case_id)
+        case = await run_in_threadpool(get_case, session, case_id)
     except CaseServiceError as exc:
         if exc.status != 404:
             raise
@@ -316,6 +316,7 @@ async def case_page(
 async def act(
     request: Request,
     state: StateDep,
+    session: DbSession,
     case_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     action: Annotated[str, Form(pattern="^(" + "|".join(ACTIONS) + ")$")],
     csrf: Annotated[str, Form(max_length=64)],
@@ -326,7 +327,7 @@ async def act(
     department: Annotated[str | None, Form(max_length=64)] = None,
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
-    reviewer = await _reviewer(state, request)
+    reviewer = await _reviewer(state, session, request)
     cookie = request.cookies.get(review_session.COOKIE_NAME, "")
     if reviewer is None:
         return _redirect("/review/login")
@@ -356,8 +357,8 @@ async def act(
                 edits = BoxesRequest.model_validate_json(boxes).boxes
             except ValueError as exc:
                 raise CaseServiceError(422, f"case {case_id}: the edited boxes are not valid: {exc}") from None
-            await run_in_threadpool(save_boxes, state.sessions, case_id, edits, reviewer)
-        await run_in_threadpool(transition, state.sessions, case_id, body, reviewer, state.rules)
+            await run_in_threadpool(save_boxes, session, case_id, edits, reviewer)
+        await run_in_threadpool(transition, session, case_id, body, reviewer, state.rules)
     except CaseServiceError as exc:
         return _redirect(_with(back, error=str(exc.detail)))
     state.metrics.transitions.labels(target.value).inc()
