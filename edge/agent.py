@@ -20,18 +20,29 @@ import time
 from streetwatch.edge.api import ApiServer, create_app
 from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.camera_rules import CameraRules
-from streetwatch.edge.config import EdgeConfig, is_file_source, source_kind
+from streetwatch.edge.change import FrameSkipper, SkipSettings
+from streetwatch.edge.config import CameraConfig, EdgeConfig, is_file_source, source_kind
 from streetwatch.edge.detectors import LoadedModel, ModelPool
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.metrics import EdgeMetrics
 from streetwatch.edge.outbox import Outbox
 from streetwatch.edge.pipeline import CameraRuntime, Pipeline
+from streetwatch.edge.sampling import camera_interval, camera_max_reuse, phases, resolved_camera
 from streetwatch.edge.sender import Sender
 from streetwatch.edge.status import AgentStatus, CameraStatus, FrameView, Tally
 from streetwatch.edge.worker import CameraWorker
 from streetwatch.inference.detector import Detector
 
 log = logging.getLogger(__name__)
+
+
+def _skipper(config: EdgeConfig, camera: CameraConfig) -> FrameSkipper | None:
+    """The camera's unchanged-frame skipper, or None when every frame must be inferred."""
+    max_reuse = camera_max_reuse(config, camera)
+    if not config.sampling.skip_unchanged or max_reuse <= 0:
+        return None
+    sampling = config.sampling
+    return FrameSkipper(SkipSettings(sampling.min_changed, sampling.pixel_delta, max_reuse))
 
 
 class EdgeAgent:
@@ -60,14 +71,17 @@ class EdgeAgent:
         )
         self.cameras: dict[str, CameraRuntime] = {}
         self.pipeline = Pipeline(self.cameras, self.outbox, self.metrics, self.case_outcomes, self.health_events)
-        for camera in config.cameras:
-            if not camera.enabled:
-                continue
+        # Each camera sampled as often as its zones need, cameras of one interval spread over it.
+        enabled = [resolved_camera(config, camera) for camera in config.cameras if camera.enabled]
+        spread = phases([(camera.id, camera_interval(config, camera)) for camera in enabled])
+        for camera in enabled:
             health = HealthMonitor(camera.health, storage.root / "reference" / f"{camera.id}.png")
-            worker = CameraWorker(camera, config.reconnect, health, self.pipeline.deliver)
+            worker = CameraWorker(camera, config.reconnect, health, self.pipeline.deliver, phase_s=spread[camera.id])
             model = self.pool.load(config.model_for(camera))
             rules = CameraRules(camera, config, model.detector.names)
-            self.cameras[camera.id] = CameraRuntime(camera, model, rules, health, worker)
+            self.cameras[camera.id] = CameraRuntime(
+                camera, model, rules, health, worker, skipper=_skipper(config, camera)
+            )
         self.stop_event = threading.Event()
         self.started_at = time.monotonic()
         self.api_port: int | None = None
@@ -104,6 +118,7 @@ class EdgeAgent:
                     fps=s.fps,
                     frames=s.frames,
                     frames_judged=r.judged,
+                    frames_skipped=0 if r.skipper is None else r.skipper.skipped,
                     frames_dropped=s.dropped,
                     frames_decoded=s.decoded,
                     decode=s.decode_mode or r.config.decode,

@@ -31,6 +31,11 @@ class StatusCollector(Collector):
         decoded = GaugeMetricFamily(
             "streetwatch_edge_decoded_frames", "frames decoded by the source", labels=["camera"]
         )
+        skipped = CounterMetricFamily(
+            "streetwatch_edge_frames_skipped",
+            "frames judged with the previous detections (view unchanged since the last inferred frame)",
+            labels=["camera"],
+        )
         reconnects = CounterMetricFamily("streetwatch_edge_reconnects", "source reconnects", labels=["camera"])
         up = GaugeMetricFamily("streetwatch_edge_camera_up", "1 when the source delivers frames", labels=["camera"])
         healthy = GaugeMetricFamily(
@@ -41,6 +46,7 @@ class StatusCollector(Collector):
         )
         for camera in cameras:
             frames.add_metric([camera.id], camera.frames_judged)
+            skipped.add_metric([camera.id], camera.frames_skipped)
             fps.add_metric([camera.id], camera.fps)
             decoded.add_metric([camera.id], camera.frames_decoded)
             reconnects.add_metric([camera.id], camera.reconnects)
@@ -54,7 +60,7 @@ class StatusCollector(Collector):
         for (violation, outcome), n in sorted(status.case_outcomes.items()):
             cases.add_metric([violation, outcome], n)
         depth = GaugeMetricFamily("streetwatch_edge_outbox_depth", "cases waiting for delivery", status.outbox_depth)
-        yield from (frames, fps, decoded, reconnects, up, healthy, cases, health_events, depth)
+        yield from (frames, skipped, fps, decoded, reconnects, up, healthy, cases, health_events, depth)
 
 
 class EdgeMetrics:

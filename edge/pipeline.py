@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.edge.camera_rules import CameraRules
+from streetwatch.edge.change import FrameSkipper, Thumb, change_thumbnail
 from streetwatch.edge.config import CameraConfig, is_file_source
 from streetwatch.edge.detectors import LoadedModel
 from streetwatch.edge.events import Observation
@@ -44,12 +45,14 @@ class CameraRuntime:
     latest: tuple[npt.NDArray[np.uint8], Detections] | None = None  # for the snapshot endpoint
     judged: int = 0
     cases: int = 0
+    skipper: FrameSkipper | None = None  # None: every frame is inferred (sampling.skip_unchanged off)
 
 
 @dataclass(frozen=True)
 class Pending:
     frame: SampledFrame
     healthy: bool
+    thumb: Thumb | None = None  # the change measure's thumbnail, made in the camera's thread
 
 
 class Mailbox:
@@ -129,22 +132,39 @@ class Pipeline:
         # Files read faster than real time wait for the detector (every sampled frame is judged);
         # live cameras never wait: a newer frame replaces one the detector has not taken yet.
         wait = is_file_source(runtime.config) and not runtime.config.realtime
-        pending = Pending(frame, runtime.health.status.healthy)
+        thumb = change_thumbnail(frame.image) if runtime.skipper is not None else None
+        pending = Pending(frame, runtime.health.status.healthy, thumb)
         if self.mailbox.put(camera_id, pending, wait=wait, stop=runtime.worker.stop):
             runtime.worker.state.dropped += 1
 
     # -- the pipeline thread -----------------------------------------------------------------------
     def step(self, timeout: float = 0.5) -> int:
-        """Take one batch, detect, judge; returns how many frames it judged (0: none was waiting)."""
+        """Take one batch, detect, judge; returns how many frames it judged (0: none was waiting).
+
+        Frames unchanged since their camera's last inferred one are judged with its detections
+        (edge/change.py); only the others go to the detector.
+        """
         batch = self.mailbox.take(timeout, self._model_of)
         if not batch:
             return 0
-        started = time.perf_counter()
-        detector = self._model_of(batch[0][0]).detector
-        results = detector.detect_batch([p.frame.image for _, p in batch])
-        self.metrics.inference.observe(time.perf_counter() - started)
-        for (camera_id, pending), detections in zip(batch, results, strict=True):
-            self._judge(self.cameras[camera_id], pending, detections)
+        to_detect: list[tuple[CameraRuntime, Pending]] = []
+        for camera_id, pending in batch:
+            runtime = self.cameras[camera_id]
+            skipper = runtime.skipper
+            reused = skipper.reuse(pending.thumb, pending.frame.t) if skipper is not None else None
+            if reused is None:
+                to_detect.append((runtime, pending))
+            else:
+                self._judge(runtime, pending, reused)
+        if to_detect:
+            started = time.perf_counter()
+            detector = to_detect[0][0].model.detector
+            results = detector.detect_batch([p.frame.image for _, p in to_detect])
+            self.metrics.inference.observe(time.perf_counter() - started)
+            for (runtime, pending), detections in zip(to_detect, results, strict=True):
+                if runtime.skipper is not None:
+                    runtime.skipper.record(pending.thumb, pending.frame.t, detections)
+                self._judge(runtime, pending, detections)
         return len(batch)
 
     def _judge(self, runtime: CameraRuntime, pending: Pending, detections: Detections) -> None:

@@ -50,6 +50,7 @@ class CameraStatus:
     fps: float
     frames: int  # sampled by the worker
     frames_judged: int  # taken by the pipeline and run through the rules
+    frames_skipped: int  # of those, judged with the previous detections (unchanged view)
     frames_dropped: int  # replaced in the mailbox before the pipeline took them
     frames_decoded: int
     decode: str

@@ -89,6 +89,11 @@ def test_a_bus_that_parks_is_filed_once_with_evidence(
     # The dead camera kept failing and reconnecting without holding up the live one.
     assert agent.cameras["cam-dead"].worker.state.reconnects >= 1
     assert agent.cameras["cam-1"].worker.state.frames >= 12
+    # Sampled by need (parking every 10 s x 0.02 = 0.2 s) and, once the bus stands still, judged
+    # with the previous detections: fewer inferences, the same single case.
+    runtime = agent.cameras["cam-1"]
+    assert runtime.config.sample_fps == pytest.approx(5.0)
+    assert runtime.skipper is not None and 0 < runtime.skipper.skipped < runtime.judged
 
 
 def test_a_camera_with_its_own_model_runs_and_files_with_it(

@@ -55,6 +55,7 @@ def camera(camera_id: str, **kw: object) -> CameraStatus:
         fps=1.0,
         frames=10,
         frames_judged=9,
+        frames_skipped=2,
         frames_dropped=1,
         frames_decoded=10,
         decode="gop 1.00 s",
@@ -76,6 +77,7 @@ def test_metrics_are_read_from_the_status_at_each_scrape() -> None:
     metrics = EdgeMetrics(lambda: current[0])
     first = generate_latest(metrics.registry).decode()
     assert 'streetwatch_edge_frames_total{camera="cam-1"} 9.0' in first
+    assert 'streetwatch_edge_frames_skipped_total{camera="cam-1"} 2.0' in first
     assert 'streetwatch_edge_camera_up{camera="cam-1"} 1.0' in first
     assert "streetwatch_edge_outbox_depth 0.0" in first
     current[0] = AgentStatus(

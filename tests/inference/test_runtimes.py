@@ -89,8 +89,8 @@ def test_openvino_missing_extra_says_how_to_install(tiny_onnx: Path, monkeypatch
 
 @needs_openvino
 def test_edge_model_config_selects_the_runtime() -> None:
-    from streetwatch.edge.agent import open_detector
     from streetwatch.edge.config import ModelConfig
+    from streetwatch.edge.detectors import open_detector
     from streetwatch.models.registry import default_model_path
 
     detector = open_detector(ModelConfig(path=default_model_path(), runtime="openvino", class_conf={"car": 0.4}))
