@@ -165,7 +165,7 @@ class EdgeAgent:
         for runtime in self.cameras.values():
             runtime.worker.start()
         last_prune = time.monotonic()
-        models = ", ".join(m.detector.info.path.name for m in self.models.values())
+        models = ", ".join(f"{m.detector.info.path.name} ({m.detector.runtime.name})" for m in self.models.values())
         log.info("edge agent running: %d camera(s), model(s) %s", len(self.cameras), models)
         while not self.stop_event.wait(0.2):
             if self.config.stop_when_sources_end and self.files_done():

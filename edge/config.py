@@ -111,9 +111,10 @@ class ModelConfig(_Model):
     )
     iou: float = Field(default=0.7, ge=0, le=1, description="NMS IoU threshold")
     threads: int | None = Field(default=None, ge=1, le=64, description="inference threads (default: all cores)")
-    runtime: Literal["onnxruntime", "openvino"] = Field(
-        default="onnxruntime",
-        description="inference runtime for the ONNX file; openvino needs the openvino extra (docs/edge.md)",
+    runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+        default="auto",
+        description="inference runtime for the ONNX file; auto: openvino where installed (the edge extra has it; "
+        "measured faster on x86 boxes), else onnxruntime (docs/edge.md)",
     )
     max_batch: int = Field(default=8, ge=1, le=64, description="frames from several cameras run as one batch")
 

@@ -4,7 +4,7 @@
     output = runtime.run(blob)          # (B, 3, H, W) float32 -> (B, C, A) float32
 
 - `onnxruntime` (default, always installed): the CPU execution provider.
-- `openvino` (the `openvino` extra, `pip install "streetwatch[openvino]"`): Intel's CPU runtime,
+- `openvino` (in the `edge` extra, or alone as the `openvino` extra): Intel's CPU runtime,
   measured faster on x86 edge boxes (docs/benchmarks.md). Inference precision is pinned to f32:
   on CPUs with bf16/AMX units OpenVINO would otherwise run in bf16 and drift from the exported
   model's outputs.
@@ -114,11 +114,14 @@ class OpenVinoRuntime(Runtime):
 
 
 RUNTIMES: dict[str, type[Runtime]] = {OnnxRuntime.name: OnnxRuntime, OpenVinoRuntime.name: OpenVinoRuntime}
-RUNTIME_NAMES = tuple(RUNTIMES)
+# "auto": OpenVINO where its extra is installed (measured faster on x86 CPUs, docs/benchmarks.md),
+# else onnxruntime.
+RUNTIME_NAMES = ("auto", *RUNTIMES)
 
 
 def open_runtime(name: str, info: ModelInfo, threads: int | None, session: object | None = None) -> Runtime:
     """The runtime registered under `name`; `session` is the onnxruntime session `open_model` made."""
+    name = resolve_runtime(name)
     runtime = RUNTIMES.get(name)
     if runtime is None:
         near = difflib.get_close_matches(name, RUNTIME_NAMES, n=1)
@@ -127,6 +130,13 @@ def open_runtime(name: str, info: ModelInfo, threads: int | None, session: objec
     if name == OnnxRuntime.name:
         return OnnxRuntime(info, threads, session)
     return runtime(info, threads)
+
+
+def resolve_runtime(name: str) -> str:
+    """`auto` -> the runtime it stands for on this machine; other names unchanged."""
+    if name != "auto":
+        return name
+    return OpenVinoRuntime.name if openvino_available() else OnnxRuntime.name
 
 
 def openvino_available() -> bool:

@@ -88,11 +88,16 @@ def test_openvino_missing_extra_says_how_to_install(tiny_onnx: Path, monkeypatch
 
 
 @needs_openvino
-def test_edge_model_config_selects_the_runtime() -> None:
+def test_edge_model_config_selects_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     from streetwatch.edge.config import ModelConfig
     from streetwatch.edge.detectors import open_detector
     from streetwatch.models.registry import default_model_path
 
-    detector = open_detector(ModelConfig(path=default_model_path(), runtime="openvino", class_conf={"car": 0.4}))
+    path = default_model_path()
+    detector = open_detector(ModelConfig(path=path, runtime="openvino", class_conf={"car": 0.4}))
     assert detector.runtime.name == "openvino"
-    assert open_detector(ModelConfig(path=default_model_path())).runtime.name == "onnxruntime"
+    assert open_detector(ModelConfig(path=path, runtime="onnxruntime")).runtime.name == "onnxruntime"
+    assert ModelConfig(path=path).runtime == "auto"
+    assert open_detector(ModelConfig(path=path)).runtime.name == "openvino"  # auto, the extra installed
+    monkeypatch.setitem(sys.modules, "openvino", None)  # auto without the extra: onnxruntime
+    assert open_detector(ModelConfig(path=path)).runtime.name == "onnxruntime"
