@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 JPEG_MAGIC = b"\xff\xd8\xff"
+JPEG_EOI = b"\xff\xd9"  # end of image: Pillow decodes a cut-off file by filling in the tail
 JPEG_CONTENT_TYPE = "image/jpeg"
 
 
@@ -83,6 +84,11 @@ def check_jpeg(data: bytes, *, label: str, max_bytes: int, max_pixels: int, sha2
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise EvidenceRejected(f"{label} is not a decodable JPEG: {exc}") from None
+    if not data.endswith(JPEG_EOI):
+        raise EvidenceRejected(
+            f"{label} does not end with the JPEG end-of-image marker (FF D9); the file is cut off "
+            f"(last bytes {data[-4:].hex(' ')})"
+        )
     return CheckedImage(sha256=sha256 or sha256_hex(data), data=data, width=width, height=height)
 
 

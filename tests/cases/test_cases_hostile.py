@@ -134,6 +134,24 @@ def test_check_jpeg_limits(data: bytes, limits: dict, words: str) -> None:
         check_jpeg(data, label="part", **limits)
 
 
+@pytest.mark.parametrize("cut", [1, 2, 3, 16, 200])
+def test_a_jpeg_without_its_end_marker_is_refused(cut: int) -> None:
+    """A complete JPEG ends with EOI (FF D9); a decoder fills in a cut-off tail, so check the bytes."""
+    data = jpeg(64, 48, seed=5)
+    with pytest.raises(EvidenceRejected, match="end-of-image marker"):
+        check_jpeg(data[:-cut], label="part", max_bytes=10**6, max_pixels=10**6)
+
+
+def test_a_cut_jpeg_is_refused_by_the_service(sqlite_server: LiveServer) -> None:
+    data = jpeg(64, 48, seed=6)[:-2]
+    token, device, cameras = sqlite_server.new_device()
+    body = report(device, cameras[0], {"confirmation_clean": data})
+    with sqlite_server.client() as client:
+        response = post_case(client, token, body, [data])
+    assert response.status_code == 422, response.text
+    assert "end-of-image marker" in response.json()["detail"]
+
+
 def test_check_jpeg_accepts_a_real_jpeg() -> None:
     data = jpeg(80, 60)
     checked = check_jpeg(data, label="part", max_bytes=10**6, max_pixels=10**6)
