@@ -18,7 +18,12 @@ from streetwatch.cases.db import make_sessionmaker, open_database
 from streetwatch.cases.evidence import EvidenceStore
 from streetwatch.cases.logs import configure_logging
 from streetwatch.cases.metrics import make_metrics
-from streetwatch.cases.middleware import AccessLogMiddleware, BodyLimitMiddleware, NulQueryMiddleware
+from streetwatch.cases.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    NulQueryMiddleware,
+    SecurityHeadersMiddleware,
+)
 from streetwatch.cases.service import CaseServiceError
 from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.cases.settings import CaseSettings, load_settings, startup_signing_key
@@ -64,6 +69,7 @@ def create_app(settings: CaseSettings) -> FastAPI:
     _install_error_handlers(app)
     # Outermost first: the access log sees the 413 that the body limit answers with.
     app.add_middleware(NulQueryMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.request_body_limit)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     log.info(

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from streetwatch.cases import review_session
 from streetwatch.cases.service import CaseServiceError
 from streetwatch.cases.state import AppState
-from streetwatch.cases.tokens import Principal, TokenKind, principal_by_id, resolve_token
+from streetwatch.cases.tokens import Principal, TokenKind, resolve_token
 
 bearer = HTTPBearer(auto_error=False, description="device, reviewer or client token")
 
@@ -66,10 +66,10 @@ async def _from_bearer(session: Session, credentials: HTTPAuthorizationCredentia
 
 
 async def from_cookie(state: AppState, session: Session, request: Request) -> Principal | None:
-    token_id = review_session.read_cookie(state.signing_key, request.cookies.get(review_session.COOKIE_NAME))
-    if token_id is None:
+    session_id = review_session.read_cookie(state.signing_key, request.cookies.get(review_session.COOKIE_NAME))
+    if session_id is None:
         return None
-    return await run_in_threadpool(principal_by_id, session, token_id)
+    return await run_in_threadpool(review_session.session_principal, session, session_id)
 
 
 async def require_caller(session: DbSession, credentials: Credentials) -> Principal:

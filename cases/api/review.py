@@ -114,6 +114,16 @@ def _with(url: str, **params: object) -> str:
     return url + ("&" if "?" in url else "?") + urlencode({k: v for k, v in params.items() if v is not None})
 
 
+def _with_error(state: AppState, url: str, message: str, **params: object) -> str:
+    """A redirect carrying a notice this service wrote, signed: the page shows `error` only with a
+    valid `sig`, so a link cannot put an attacker's words in the page's red alert."""
+    return _with(url, error=message, sig=review_session.notice_signature(state.signing_key, message), **params)
+
+
+def _notice(state: AppState, error: str | None, sig: str | None) -> str | None:
+    return error if error and review_session.check_notice(state.signing_key, error, sig) else None
+
+
 async def _reviewer(state: AppState, session: Session, request: Request) -> Principal | None:
     reviewer = await from_cookie(state, session, request)
     if reviewer is None or reviewer.kind is not TokenKind.REVIEWER:
@@ -135,10 +145,11 @@ async def login(
         loc = locale_of(request, state)
         error = loc.gettext("That is not a valid reviewer token.")
         return _render(request, state, "login.html", {"error": error}, status_code=401)
+    session_id = await run_in_threadpool(review_session.open_session, session, principal.token_id)
     response = _redirect("/review")
     response.set_cookie(
         review_session.COOKIE_NAME,
-        review_session.make_cookie(state.signing_key, principal.token_id),
+        review_session.make_cookie(state.signing_key, session_id),
         max_age=review_session.SESSION_SECONDS,
         httponly=True,
         samesite="strict",
@@ -149,7 +160,11 @@ async def login(
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request, state: StateDep, session: DbSession) -> Response:
+    """Revoke the session on the server (a copied cookie stops working), then forget the cookie."""
+    session_id = review_session.read_cookie(state.signing_key, request.cookies.get(review_session.COOKIE_NAME))
+    if session_id is not None:
+        await run_in_threadpool(review_session.close_session, session, session_id)
     response = _redirect("/review/login")
     response.delete_cookie(review_session.COOKIE_NAME, path="/")
     return response
@@ -189,12 +204,14 @@ async def queue(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     done: Annotated[int | None, Query(ge=1)] = None,
     error: Annotated[str | None, Query(max_length=500)] = None,
+    sig: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The list. The filter form sends every field, empty ones as ""; a value the page does not
     know is dropped with a message rather than answered with an error page."""
     reviewer = await _reviewer(state, session, request)
     if reviewer is None:
         return _redirect("/review/login")
+    error = _notice(state, error, sig)
     loc = locale_of(request, state)
     problems: list[str] = []
     if status not in ("all", *(s.value for s in CaseStatus)):
@@ -281,6 +298,7 @@ async def case_page(
     case_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     done: Annotated[int | None, Query(ge=1)] = None,
     error: Annotated[str | None, Query(max_length=500)] = None,
+    sig: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     reviewer = await _reviewer(state, session, request)
     if reviewer is None:
@@ -291,7 +309,7 @@ async def case_page(
         if exc.status != 404:
             raise
         loc = locale_of(request, state)
-        return _redirect(_with("/review", status="all", error=loc.gettext("No case %(id)s.") % {"id": case_id}))
+        return _redirect(_with_error(state, "/review", loc.gettext("No case %(id)s.") % {"id": case_id}, status="all"))
     cookie = request.cookies[review_session.COOKIE_NAME]
     return _render(
         request,
@@ -307,7 +325,7 @@ async def case_page(
             "csrf": review_session.csrf_token(state.signing_key, cookie),
             "transitions": TRANSITIONS,
             "done_case": case if done == case_id else None,
-            "error": error,
+            "error": _notice(state, error, sig),
         },
     )
 
@@ -337,12 +355,16 @@ async def act(
     back = _safe_next(next, "/review")
     reason = (reason or "").strip() or None
     if action == "reject" and reject_code is None:
-        return _redirect(_with(back, error=loc.gettext("Case %(id)s: choose why it is rejected.") % {"id": case_id}))
+        return _redirect(
+            _with_error(state, back, loc.gettext("Case %(id)s: choose why it is rejected.") % {"id": case_id})
+        )
     if action == "return" and not reason:
-        return _redirect(_with(back, error=loc.gettext("Case %(id)s: this step needs a reason.") % {"id": case_id}))
+        return _redirect(
+            _with_error(state, back, loc.gettext("Case %(id)s: this step needs a reason.") % {"id": case_id})
+        )
     if action == "reclassify" and violation_type is None:
         message = loc.gettext("Case %(id)s: choose the violation type to reclassify as.") % {"id": case_id}
-        return _redirect(_with(back, error=message))
+        return _redirect(_with_error(state, back, message))
     target = ACTIONS[action]
     body = TransitionRequest(
         to=target,
@@ -360,6 +382,6 @@ async def act(
             await run_in_threadpool(save_boxes, session, case_id, edits, reviewer)
         await run_in_threadpool(transition, session, case_id, body, reviewer, state.rules)
     except CaseServiceError as exc:
-        return _redirect(_with(back, error=str(exc.detail)))
+        return _redirect(_with_error(state, back, str(exc.detail)))
     state.metrics.transitions.labels(target.value).inc()
     return _redirect(_with(back, done=case_id))

@@ -145,7 +145,7 @@ END_VARIANTS = {
 def test_a_jpeg_must_end_with_its_end_marker(variant: str) -> None:
     """A complete JPEG ends with EOI (FF D9); the decoder alone accepted a missing one."""
     data = END_VARIANTS[variant](jpeg(64, 48, seed=5))
-    with pytest.raises(EvidenceRejected, match="end-of-image marker|not a decodable JPEG"):
+    with pytest.raises(EvidenceRejected, match=r"end-of-image marker|not a decodable JPEG"):
         check_jpeg(data, label="part", max_bytes=10**6, max_pixels=10**6)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -246,3 +249,97 @@ def test_case_page_runs_the_whole_workflow(browser, sqlite_server: LiveServer, t
         final = reviewer.get(f"/api/v1/cases/{case['id']}").json()
     assert (final["status"], final["department"], final["standard_code"]) == ("closed", "sanitation", "01-02")
     assert final["due_at"] is not None and final["resolved_at"] is not None
+
+
+@contextlib.contextmanager
+def attacker_site(html: str) -> Iterator[str]:
+    """A page served from another port of 127.0.0.1: another origin, as an attacker's site would be."""
+    body = html.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(
+  e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
+
+
+def test_the_page_works_under_its_content_security_policy(browser, sqlite_server: LiveServer) -> None:
+    """The queue renders, its image and boxes show, its shortcuts act, and the browser reports no
+    violation of the policy the service sends (an inline script or style would be one)."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=720)
+    context = browser.new_context()
+    context.add_init_script(CSP_WATCH)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    try:
+        response = page.goto(f"{sqlite_server.base_url}/review/login")
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        page.fill("#token", sqlite_server.reviewer)
+        page.click("button[type=submit]")
+        article = page.locator(f"#case-{case['id']}")
+        image = article.locator(".frame img")
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=image.element_handle())
+        box = article.locator(".frame").bounding_box()
+        assert box is not None and box["height"] > 10  # the frame keeps the image's shape without inline style
+        article.locator("h2").click()
+        with page.expect_navigation():
+            page.keyboard.press("a")
+        assert f"案件 {case['id']}：已立案" in page.text_content("#flash")
+        assert page.evaluate("window.__cspViolations") == []
+        assert not [m for m in console if "Content Security Policy" in m], console
+    finally:
+        context.close()
+
+
+def test_another_site_cannot_frame_the_review_page(browser, sqlite_server: LiveServer) -> None:
+    """Clickjacking: a page on another origin puts the signed-in queue in an invisible frame."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=730)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{sqlite_server.base_url}/review/login")
+        page.fill("#token", sqlite_server.reviewer)
+        page.click("button[type=submit]")
+        page.wait_for_selector(f"#case-{case['id']}")
+        attacker = context.new_page()
+        # Another port is another origin but the same site, so the SameSite cookie still goes along.
+        with attacker_site(f'<iframe src="{sqlite_server.base_url}/review" width="800" height="600"></iframe>') as evil:
+            attacker.goto(evil)
+            attacker.wait_for_timeout(1500)
+            framed = [f for f in attacker.frames if f is not attacker.main_frame]
+            assert framed
+            for frame in framed:
+                try:
+                    loaded = frame.locator(f"#case-{case['id']}").count()
+                except Exception:  # a blocked frame has no document to query
+                    loaded = 0
+                assert loaded == 0, f"the review queue loaded inside another origin's frame ({frame.url})"
+    finally:
+        context.close()
