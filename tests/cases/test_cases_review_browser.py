@@ -298,8 +298,7 @@ def test_the_page_works_under_its_content_security_policy(browser, sqlite_server
     try:
         response = page.goto(f"{sqlite_server.base_url}/review/login")
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-        page.fill("#token", sqlite_server.reviewer)
-        page.click("button[type=submit]")
+        sign_in(page, sqlite_server)
         article = page.locator(f"#case-{case['id']}")
         image = article.locator(".frame img")
         image.scroll_into_view_if_needed()
@@ -324,9 +323,7 @@ def test_another_site_cannot_frame_the_review_page(browser, sqlite_server: LiveS
     context = browser.new_context()
     page = context.new_page()
     try:
-        page.goto(f"{sqlite_server.base_url}/review/login")
-        page.fill("#token", sqlite_server.reviewer)
-        page.click("button[type=submit]")
+        sign_in(page, sqlite_server)
         page.wait_for_selector(f"#case-{case['id']}")
         attacker = context.new_page()
         # Another port is another origin but the same site, so the SameSite cookie still goes along.
