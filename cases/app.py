@@ -28,6 +28,7 @@ from streetwatch.cases.service import CaseServiceError
 from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.cases.settings import CaseSettings, load_settings, startup_signing_key
 from streetwatch.cases.state import AppState
+from streetwatch.cases.worker_process import die_with_parent
 from streetwatch.cases.workflow import load_workflow
 from streetwatch.contract import API_PREFIX
 from streetwatch.version import __version__
@@ -112,4 +113,5 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """uvicorn factory (`--factory`): settings from the environment, as each worker process starts."""
+    die_with_parent()
     return create_app(load_settings())

@@ -101,8 +101,10 @@ def make_token(db_url: str, kind: str, subject: str, cameras: list[str] | None =
         engine.dispose()
 
 
-def start_server(db_url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None) -> LiveServer:
-    port = free_port()
+def start_server(
+    db_url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None, port: int | None = None
+) -> LiveServer:
+    port = port or free_port()
     evidence = workdir / "evidence"
     log = workdir / "server.log"
     command = [
