@@ -23,8 +23,9 @@ from streetwatch.datasets.dedupe import dedupe
 from streetwatch.datasets.export import ExportManifest, export_dataset
 from streetwatch.datasets.importing import SourceSpec, import_source
 from streetwatch.datasets.plots import write_plots
-from streetwatch.datasets.pseudo import pseudo_label
+from streetwatch.datasets.pseudo import TeacherSpec, pseudo_label_many
 from streetwatch.datasets.recipe import group_rules, load_recipe, repo_root_for, resolve_data_root
+from streetwatch.datasets.sampling import round_robin_by_group
 from streetwatch.datasets.split import split_dataset
 from streetwatch.datasets.stats import compute_stats, to_markdown
 from streetwatch.datasets.store import Dataset, load_or_new, save
@@ -32,6 +33,7 @@ from streetwatch.datasets.teacher import resolve_model
 from streetwatch.errors import InputError
 
 log = logging.getLogger(__name__)
+SAMPLED_OUT = "sampled out"
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,27 @@ def build(
 
     dataset = Dataset()
     for entry in recipe.sources:
-        path = Path(entry.path) if Path(entry.path).is_absolute() else root / entry.path
+        path = Path(entry.path)
+        if not path.is_absolute():
+            path = (root if entry.root == "data_root" else base) / path
         mapping = Path(entry.mapping) if Path(entry.mapping).is_absolute() else base / entry.mapping
-        spec = SourceSpec(name=entry.name, path=path, mapping=mapping, format=entry.format, groups=group_rules(entry))
+        labelled = tuple(entry.labelled) if entry.labelled is not None else None
+        spec = SourceSpec(
+            name=entry.name,
+            path=path,
+            mapping=mapping,
+            format=entry.format,
+            groups=group_rules(entry),
+            labelled=labelled,
+        )
         record = import_source(dataset, spec)
         record.mapping = entry.mapping  # as the recipe names it, not where this checkout lives
+        if entry.max_images is not None:
+            mine = dataset.by_source(entry.name)
+            kept = {i.id for i in round_robin_by_group(mine, entry.max_images, recipe.split.seed)}
+            for item in mine:
+                if item.id not in kept:
+                    item.excluded = f"{SAMPLED_OUT} (max_images {entry.max_images})"
         log.info("imported %s: %d images", record.name, record.images)
     for item in dataset.items:
         item.phash = phash_by_sha.get(item.sha256)
@@ -87,20 +105,22 @@ def build(
     log.info("check: %d issue(s), %d fixed", len(report.issues), report.fixed)
     save(work, dataset)
 
-    if recipe.teacher is not None:
-        teacher = recipe.teacher
-        model_spec = teacher.model if not teacher.model.endswith(".onnx") else str(base / teacher.model)
-        model_path, sha = resolve_model(model_spec)
-        result = pseudo_label(
-            dataset,
-            model_path,
-            conf=teacher.conf,
-            classes=teacher.classes,
-            iou_merge=teacher.iou_merge,
-            cache_dir=out / "cache",
-            threads=threads,
-            expected_sha256=sha,
-        )
+    if recipe.all_teachers:
+        specs = []
+        for teacher in recipe.all_teachers:
+            model_spec = teacher.model if not teacher.model.endswith(".onnx") else str(base / teacher.model)
+            model_path, sha = resolve_model(model_spec)
+            specs.append(
+                TeacherSpec(
+                    model_path=model_path,
+                    conf=teacher.conf,
+                    classes=tuple(teacher.classes),
+                    class_conf=tuple(sorted(teacher.class_conf.items())),
+                    iou_merge=teacher.iou_merge,
+                    expected_sha256=sha,
+                )
+            )
+        result = pseudo_label_many(dataset, specs, cache_dir=out / "cache", threads=threads)
         log.info("pseudo-label: %d teacher runs, %d machine boxes", result.teacher_runs, result.machine_boxes)
         save(work, dataset)
 

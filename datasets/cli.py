@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "dataset tooling: import, pseudo-label, check, dedupe, split, stats, export"
+HELP = "dataset tooling: import, pseudo-label, check, dedupe, split, stats, export, mix"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,6 +78,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("export", type=Path, help="folder written by `streetwatch cases export`")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=_from_cases)
+
+    p = sub.add_parser("mix", help="a training mix over a built data set: leave sources out, cap others")
+    p.add_argument("data", type=Path, help="a folder written by `data build` (e.g. data/v2)")
+    p.add_argument("--out", type=Path, required=True, help="folder for data.yaml, the lists and manifest.json")
+    p.add_argument(
+        "--exclude-source",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="leave this source out of train/val/test; its images go to heldout.yaml (repeatable)",
+    )
+    p.add_argument(
+        "--cap", action="append", default=[], metavar="SOURCE=N", help="at most N train images of SOURCE (repeatable)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_mix)
 
     p = sub.add_parser("build", help="run a recipe end to end (import ... export)")
     p.add_argument("recipe", type=Path, help="e.g. datasets/recipes/v1.yaml")
@@ -228,6 +244,21 @@ def _from_cases(args: argparse.Namespace) -> int:
         f"left out: {left_out} -> {args.out}\n"
         f"next: streetwatch data import {args.out} --to DATASET --name cases --mapping {args.out / MAPPING_FILE}"
     )
+    return 0
+
+
+def _mix(args: argparse.Namespace) -> int:
+    from streetwatch.datasets.mix import MixSpec, make_mix, parse_caps
+
+    spec = MixSpec(exclude=tuple(args.exclude_source), caps=parse_caps(args.cap), seed=args.seed)
+    manifest = make_mix(args.data, args.out, spec)
+    splits = manifest["splits"]
+    assert isinstance(splits, dict)
+    for split, counts in splits.items():
+        print(f"{split}: {counts['images']} images {counts['by_source']}")
+    if manifest["heldout"]:
+        print(f"held out: {manifest['heldout']} -> {args.out / 'heldout.yaml'}")
+    print(f"-> {args.out / 'data.yaml'}")
     return 0
 
 

@@ -65,6 +65,7 @@ class ExportManifest(BaseModel):
     machine_labels: Literal["included", "excluded"]
     sources: list[SourceRecord]
     pseudo_label: PseudoLabelRecord | None
+    pseudo_labels: list[PseudoLabelRecord] = []
     dedupe: DedupeRecord | None
     split: SplitRecord | None
     counts: dict[str, SplitCounts]
@@ -198,6 +199,7 @@ def export_dataset(
         machine_labels="included" if include_machine else "excluded",
         sources=header.sources,
         pseudo_label=header.pseudo_label,
+        pseudo_labels=header.pseudo_labels,
         dedupe=header.dedupe,
         split=header.split,
         counts={s: counts[s] for s in present},

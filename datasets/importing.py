@@ -57,6 +57,7 @@ class SourceSpec:
     mapping: Path
     format: FormatChoice = "auto"
     groups: tuple[GroupRule, ...] = ()  # first matching rule wins; no match: the image is its own group
+    labelled: tuple[str, ...] | None = None  # overrides the mapping's labelled classes
 
 
 def detect_format(root: Path) -> SourceFormat:
@@ -105,7 +106,10 @@ def assign_groups(source: str, images: list[RawImage], rules: tuple[GroupRule, .
     return groups
 
 
-def to_item(source: str, raw: RawImage, mapping: ClassMapping, group: str) -> Item:
+def to_item(
+    source: str, raw: RawImage, mapping: ClassMapping, group: str, declared: tuple[str, ...] | None = None
+) -> Item:
+    """`declared`: the classes the recipe says this source labels (default: the mapping's)."""
     boxes: list[Box] = []
     negative = False
     for rb in raw.boxes:
@@ -128,8 +132,9 @@ def to_item(source: str, raw: RawImage, mapping: ClassMapping, group: str) -> It
                 filed_by=rb.filed_by,
             )
         )
+    base = list(mapping.labelled if declared is None else declared)
     ruled_out = [mapping.classes.get(c, c) for c in raw.labelled]
-    labelled = list(mapping.labelled) + [c for c in ruled_out if c in CLASS_NAMES and c not in mapping.labelled]
+    labelled = base + [c for c in ruled_out if c in CLASS_NAMES and c not in base]
     return Item(
         id=f"{source}/{raw.rel_stem}",
         source=source,
@@ -160,7 +165,8 @@ def import_source(dataset: Dataset, spec: SourceSpec) -> SourceRecord:
     mapping.check_covers(raw.declared_classes, where=f"{spec.name} ({spec.path})")
     groups = assign_groups(spec.name, raw.images, spec.groups)
     images = progress(raw.images, desc=f"hash {spec.name}")
-    items = [to_item(spec.name, r, mapping, groups[r.rel_stem]) for r in images]
+    declared = None if spec.labelled is None else tuple(c for c in CLASS_NAMES if c in spec.labelled)
+    items = [to_item(spec.name, r, mapping, groups[r.rel_stem], declared) for r in images]
     record = SourceRecord(
         name=spec.name,
         format=fmt,
@@ -168,7 +174,7 @@ def import_source(dataset: Dataset, spec: SourceSpec) -> SourceRecord:
         mapping=str(spec.mapping),
         mapping_sha256=mapping.sha256,
         class_map=mapping.classes,
-        labelled=list(mapping.labelled),
+        labelled=list(mapping.labelled if declared is None else declared),
         images=len(items),
         orphan_labels=raw.orphan_labels,
     )

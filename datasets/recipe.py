@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -32,10 +33,33 @@ class GroupRuleEntry(_Strict):
 
 class SourceEntry(_Strict):
     name: str
-    path: str = Field(description="relative to data_root, or absolute")
+    path: str = Field(description="relative to `root`, or absolute")
+    root: Literal["data_root", "repo"] = Field(
+        default="data_root",
+        description="what a relative path is relative to: data_root (shared data), or the repository root "
+        "(sources materialised into the git-ignored data/ folder)",
+    )
     format: FormatChoice = "auto"
     mapping: str = Field(description="class-mapping file, relative to the repository root")
     groups: list[GroupRuleEntry] = Field(default_factory=list)
+    max_images: int | None = Field(
+        default=None,
+        gt=0,
+        description="use at most this many images of the source (one per scene group first, seeded by split.seed); "
+        "the rest are left out as 'sampled out'",
+    )
+    labelled: list[str] | None = Field(
+        default=None,
+        description="taxonomy classes this source labels exhaustively; overrides the mapping's. "
+        "Teachers fill only the classes a source does not label",
+    )
+
+    @model_validator(mode="after")
+    def _labelled(self) -> SourceEntry:
+        bad = [c for c in self.labelled or [] if c not in CLASS_NAMES]
+        if bad:
+            raise ValueError(f"labelled must name taxonomy classes; unknown: {', '.join(bad)}")
+        return self
 
 
 class TeacherEntry(_Strict):
@@ -43,10 +67,14 @@ class TeacherEntry(_Strict):
     conf: float = Field(default=0.35, gt=0, lt=1, description="keep teacher boxes with confidence above this")
     classes: list[str] = Field(default_factory=lambda: list(COCO_CLASSES))
     iou_merge: float = Field(default=0.5, gt=0, le=1, description="a human box this close wins over a teacher box")
+    class_conf: dict[str, float] = Field(
+        default_factory=dict, description="per-class thresholds replacing conf (e.g. lower for rare classes)"
+    )
 
     @model_validator(mode="after")
     def _classes(self) -> TeacherEntry:
-        bad = [c for c in self.classes if c not in CLASS_NAMES]
+        bad = [c for c in [*self.classes, *self.class_conf] if c not in CLASS_NAMES]
+        bad += [f"{c}={v}" for c, v in self.class_conf.items() if not 0 < v < 1]
         if bad:
             raise ValueError(f"teacher classes must be taxonomy classes; unknown: {', '.join(bad)}")
         return self
@@ -72,6 +100,9 @@ class Recipe(_Strict):
     data_root: str = "../shared/data"
     sources: list[SourceEntry] = Field(min_length=1)
     teacher: TeacherEntry | None = None
+    teachers: list[TeacherEntry] = Field(
+        default_factory=list, description="several teachers, each filling its own classes (instead of teacher)"
+    )
     check: CheckEntry = Field(default_factory=CheckEntry)
     dedupe: DedupeEntry = Field(default_factory=DedupeEntry)
     split: SplitEntry = Field(default_factory=SplitEntry)
@@ -82,7 +113,19 @@ class Recipe(_Strict):
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique, got {names}")
+        if self.teacher is not None and self.teachers:
+            raise ValueError("give either teacher or teachers, not both")
+        seen: dict[str, str] = {}
+        for t in self.all_teachers:
+            for c in t.classes:
+                if c in seen:
+                    raise ValueError(f"class {c!r} is filled by two teachers ({seen[c]}, {t.model}); give it to one")
+                seen[c] = t.model
         return self
+
+    @property
+    def all_teachers(self) -> list[TeacherEntry]:
+        return [self.teacher] if self.teacher is not None else list(self.teachers)
 
 
 def repo_root_for(path: Path) -> Path:

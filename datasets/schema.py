@@ -92,6 +92,7 @@ class PseudoLabelRecord(_Model):
     conf: float
     iou_merge: float
     classes: list[str]
+    class_conf: dict[str, float] = Field(default_factory=dict, description="per-class thresholds that replace conf")
 
 
 class DedupeRecord(_Model):
@@ -113,7 +114,8 @@ class DatasetHeader(_Model):
     taxonomy_version: str = TAXONOMY_VERSION
     classes: list[str] = Field(default_factory=lambda: list(CLASS_NAMES))
     sources: list[SourceRecord] = Field(default_factory=list)
-    pseudo_label: PseudoLabelRecord | None = None
+    pseudo_label: PseudoLabelRecord | None = Field(default=None, description="the first (or only) teacher")
+    pseudo_labels: list[PseudoLabelRecord] = Field(default_factory=list, description="every teacher, in order")
     dedupe: DedupeRecord | None = None
     split: SplitRecord | None = None
 
