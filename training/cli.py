@@ -27,7 +27,10 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         "Resume an interrupted run with --resume RUN.",
     )
     p.add_argument("--data", type=Path, help="ultralytics data.yaml")
-    p.add_argument("--base", help="base weights .pt (fine-tune) or a model YAML such as yolov8n.yaml (scratch)")
+    p.add_argument(
+        "--base",
+        help="base weights: .pt (fine-tune), a release's .onnx (fine-tune it further), or a model YAML (scratch)",
+    )
     p.add_argument("--epochs", type=int, help="epochs to train")
     p.add_argument("--imgsz", type=int, default=320, help="training image size, multiple of 32 (default 320)")
     p.add_argument("--batch", type=int, default=16, help="batch size (default 16)")

@@ -14,7 +14,8 @@ class TrainConfig(BaseModel):
 
     data: Path = Field(description="ultralytics data.yaml (absolute `path:`)")
     base: str = Field(
-        description="base weights: a .pt checkpoint (fine-tune; all but the class layer transfer) "
+        description="base weights: a .pt checkpoint (fine-tune; all but the class layer transfer), "
+        "a release's yolov8n ONNX (rebuilt as a checkpoint, see training/from_onnx.py), "
         "or a model YAML such as yolov8n.yaml (from scratch)"
     )
     epochs: int = Field(gt=0, le=10_000)
@@ -62,5 +63,5 @@ class TrainConfig(BaseModel):
         if value.endswith((".yaml", ".yml")):
             return value
         if not Path(value).is_file():
-            raise ValueError(f"base weights not found: {value} (expected a local .pt file or a model .yaml)")
+            raise ValueError(f"base weights not found: {value} (expected a local .pt or .onnx file or a model .yaml)")
         return value

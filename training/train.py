@@ -66,6 +66,31 @@ def normalised_base(base: Path, workdir: Path) -> Path:
     return target
 
 
+CALIBRATION_IMAGES = 16  # BatchNorm statistics of a recovered checkpoint (see from_onnx.py)
+
+
+def recovered_base(onnx_path: Path, train_images: tuple[Path, ...], workdir: Path, out: TextIO) -> Path:
+    """A .pt rebuilt from a release ONNX (cached by the ONNX's sha256), to fine-tune a release further."""
+    from streetwatch.models.registry import RELEASES_DIR
+    from streetwatch.training.from_onnx import checkpoint_from_onnx
+
+    target = workdir / f"{onnx_path.stem}-{_sha256(onnx_path)[:12]}.pt"
+    if target.is_file():
+        return target
+    if not train_images:
+        raise InputError("fine-tuning from an ONNX release needs train images (BatchNorm statistics)")
+    step = max(1, len(train_images) // CALIBRATION_IMAGES)
+    calibration = list(train_images[::step][:CALIBRATION_IMAGES])
+    template = RELEASES_DIR / "coco-teacher" / "yolov8n-coco.pt"
+    result = checkpoint_from_onnx(onnx_path, template, calibration, target)
+    print(
+        f"base {onnx_path.name}: rebuilt as {target.name} (max raw-output difference {result.max_abs_diff:.2g})",
+        file=out,
+        flush=True,
+    )
+    return target
+
+
 def run_training(
     config: TrainConfig, out: TextIO = sys.stdout, callbacks: dict[str, Callable[[Any], None]] | None = None
 ) -> Path:
@@ -89,6 +114,9 @@ def run_training(
         "resumed_at": [],
     }
     weights = config.base
+    if base_path.suffix == ".onnx":
+        base_path = recovered_base(base_path, spec.images("train"), config.project.resolve() / ".bases", out)
+        record["base"]["recovered_checkpoint"] = str(base_path)
     if base_path.suffix == ".pt":
         weights = str(normalised_base(base_path, config.project.resolve() / ".bases"))
     model = yolo(weights)
