@@ -20,7 +20,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("source", type=Path, help="image file, folder of images, or video file")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the default release)")
-    parser.add_argument("--conf", type=float, default=0.25, help="confidence threshold (default 0.25)")
+    parser.add_argument(
+        "--conf",
+        type=float,
+        default=0.25,
+        help="confidence threshold (default 0.25) for classes the release sets no operating threshold for",
+    )
+    parser.add_argument(
+        "--no-release-thresholds",
+        action="store_true",
+        help="ignore the per-class operating thresholds the release carries; use --conf for every class",
+    )
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
     parser.add_argument("--classes", nargs="+", default=None, help="keep only these class names")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all cores)")
@@ -58,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         iou=args.iou,
         classes=args.classes,
         threads=args.threads,
+        release_thresholds=not args.no_release_thresholds,
     )
     names = detector.names
     out: TextIO | None = None

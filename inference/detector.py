@@ -30,7 +30,10 @@ class Detector:
     conf:       default confidence threshold (a score at or above it passes: `inference/thresholds.py`)
     iou:        NMS IoU threshold (raw-layout models only)
     classes:    keep only these classes (names or ids); None keeps all
-    class_conf: per-class thresholds overriding `conf`, by class name
+    class_conf: per-class thresholds overriding `conf` and the release's, by class name
+    release_thresholds: use the operating thresholds the release chose per class (ONNX metadata
+                `class_thresholds`) in place of `conf` for those classes. Evaluation and teachers
+                pass False: they need the whole confidence range, or a threshold of their own.
     unknown_class_conf: "error" (a class_conf name the model lacks is an InputError) or "ignore"
                 (the edge box: one config's thresholds serve models with different classes)
     threads:    inference threads (None: one per core)
@@ -51,6 +54,7 @@ class Detector:
         threads: int | None = None,
         sha256: str | None = None,
         runtime: str = "onnxruntime",
+        release_thresholds: bool = True,
     ) -> None:
         if not 0.0 <= conf <= 1.0:
             raise InputError(f"conf must be in [0, 1], got {conf}")
@@ -61,6 +65,9 @@ class Detector:
         self.conf, self.iou, self.max_det = conf, iou, max_det
         nc = len(self.names)
         self._class_conf = np.full((nc,), conf, dtype=np.float32)
+        if release_thresholds:
+            for name, value in self.info.thresholds.items():
+                self._class_conf[self._resolve_class(name)] = value
         for name, value in (class_conf or {}).items():
             if not 0.0 <= value <= 1.0:
                 raise InputError(f"class_conf[{name!r}] must be in [0, 1], got {value}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ class ModelInfo:
     input_name: str
     output_name: str
     metadata: dict[str, str] = field(default_factory=dict)
+    # Operating thresholds the release chose per class on its validation split (metadata
+    # `class_thresholds`, JSON {name: conf}); empty for models exported without them.
+    thresholds: dict[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -122,6 +126,7 @@ def open_model(
             f"{path}: output shape {list(out_shape)} fits neither [B, 4+{nc}, A] nor [B, N, 6] for {nc} classes"
         )
     batch = shape[0] if isinstance(shape[0], int) else None
+    thresholds = _thresholds(meta.get(THRESHOLDS_KEY), names, path)
     info = ModelInfo(
         path=path,
         sha256=digest,
@@ -133,5 +138,28 @@ def open_model(
         input_name=inputs[0].name,
         output_name=outputs[0].name,
         metadata=meta,
+        thresholds=thresholds,
     )
     return session, info
+
+
+THRESHOLDS_KEY = "class_thresholds"
+
+
+def _thresholds(raw: str | None, names: tuple[str, ...], path: Path) -> dict[str, float]:
+    if raw is None:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise ModelError(f"{path}: metadata {THRESHOLDS_KEY!r} is not JSON: {raw[:80]!r}") from None
+    if not isinstance(parsed, dict):
+        raise ModelError(f"{path}: metadata {THRESHOLDS_KEY!r} must map class names to thresholds, got {raw[:80]!r}")
+    out: dict[str, float] = {}
+    for name, value in parsed.items():
+        if name not in names or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ModelError(
+                f"{path}: metadata {THRESHOLDS_KEY!r} has {name!r}: {value!r}; expected a model class -> [0, 1]"
+            )
+        out[name] = float(value)
+    return out

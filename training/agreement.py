@@ -50,8 +50,8 @@ def agreement(
 ) -> list[ClassAgreement]:
     from streetwatch.inference.detector import Detector
 
-    student = Detector(model, conf=conf, threads=threads)
-    teacher = Detector(reference, conf=conf, threads=threads)
+    student = Detector(model, conf=conf, threads=threads, release_thresholds=False)  # same conf for both
+    teacher = Detector(reference, conf=conf, threads=threads, release_thresholds=False)
     shared = [c for c in classes if c in student.names and c in teacher.names]
     if not shared:
         raise InputError(f"no class among {', '.join(classes)} is known to both models")
