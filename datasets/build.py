@@ -71,6 +71,9 @@ def build(
         path = Path(entry.path)
         if not path.is_absolute():
             path = (root if entry.root == "data_root" else base) / path
+        if entry.optional and not path.exists():
+            log.info("source %s: %s is absent; skipped (optional)", entry.name, path)
+            continue
         mapping = Path(entry.mapping) if Path(entry.mapping).is_absolute() else base / entry.mapping
         labelled = tuple(entry.labelled) if entry.labelled is not None else None
         spec = SourceSpec(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "dataset tooling: import, pseudo-label, check, dedupe, split, stats, export, mix"
+HELP = "dataset tooling: import, pseudo-label, check, dedupe, split, stats, export, mix, hard-negatives"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -94,6 +94,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_mix)
+
+    p = sub.add_parser(
+        "hard-negatives",
+        help="fire-free images a model raises fire/smoke on, as a new source (from a data set or a case export)",
+    )
+    p.add_argument("--model", type=Path, required=True, help="ONNX model to check (e.g. the release to replace)")
+    p.add_argument("--data", type=Path, action="append", default=[], help="a `data build` folder (repeatable)")
+    p.add_argument("--cases", type=Path, action="append", default=[], help="a case export folder (repeatable)")
+    p.add_argument("--out", type=Path, required=True, help="source folder to write (YOLO, empty labels)")
+    p.add_argument(
+        "--conf", type=float, default=None, help="threshold for fire/smoke (default: the release's own, else 0.25)"
+    )
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    p.set_defaults(func=_hard_negatives)
 
     p = sub.add_parser("build", help="run a recipe end to end (import ... export)")
     p.add_argument("recipe", type=Path, help="e.g. datasets/recipes/v1.yaml")
@@ -259,6 +273,27 @@ def _mix(args: argparse.Namespace) -> int:
     if manifest["heldout"]:
         print(f"held out: {manifest['heldout']} -> {args.out / 'heldout.yaml'}")
     print(f"-> {args.out / 'data.yaml'}")
+    return 0
+
+
+def _hard_negatives(args: argparse.Namespace) -> int:
+    from streetwatch.datasets.hard_negatives import case_candidates, dataset_candidates, find_hard_negatives
+    from streetwatch.errors import InputError
+
+    _progress(args)
+    if not args.data and not args.cases:
+        raise InputError("hard-negatives needs --data DIR and/or --cases EXPORT to look in")
+    if args.conf is not None and not 0.0 <= args.conf <= 1.0:
+        raise InputError(f"--conf must be in [0, 1], got {args.conf}")
+    candidates = [c for d in args.data for c in dataset_candidates(d)]
+    candidates += [c for e in args.cases for c in case_candidates(e)]
+    report = find_hard_negatives(candidates, args.model, args.out, conf=args.conf, threads=args.threads)
+    for origin, counts in sorted(report.by_origin.items()):
+        print(f"{origin}: {counts['found']} of {counts['scanned']} fire-free images raised fire/smoke")
+    print(
+        f"found {report.found} hard negatives in {report.scanned} images (by class {report.by_class}; "
+        f"thresholds {report.thresholds}) -> {args.out}"
+    )
     return 0
 
 

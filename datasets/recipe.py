@@ -42,6 +42,9 @@ class SourceEntry(_Strict):
     format: FormatChoice = "auto"
     mapping: str = Field(description="class-mapping file, relative to the repository root")
     groups: list[GroupRuleEntry] = Field(default_factory=list)
+    optional: bool = Field(
+        default=False, description="skip the source (with a log line) when its folder is absent, e.g. hard negatives"
+    )
     max_images: int | None = Field(
         default=None,
         gt=0,

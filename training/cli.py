@@ -174,6 +174,11 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration-images", type=int, default=128, help="INT8 calibration images (default 128)")
     p.add_argument("--releases-dir", type=Path, default=None, help="where releases live (default models/releases)")
     p.add_argument("--notes", type=Path, default=None, help="markdown file appended to the model card")
+    p.add_argument(
+        "--no-thresholds",
+        action="store_true",
+        help="do not choose per-class operating thresholds on the val split (the release then carries none)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing release of that name")
     p.set_defaults(func=run_export)
 
@@ -195,6 +200,7 @@ def run_export(args: argparse.Namespace) -> int:
         max_int8_drop=args.max_int8_drop,
         calibration_images=args.calibration_images,
         force=args.force,
+        thresholds=not args.no_thresholds,
         notes=args.notes.read_text(encoding="utf-8") if args.notes else "",
     )
     folder = export_release(options)

@@ -6,15 +6,17 @@ import json
 import random
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from streetwatch.errors import InputError, ModelError
+from streetwatch.inference.model_file import THRESHOLDS_KEY
 from streetwatch.models.taxonomy import CLASS_NAMES, TAXONOMY_VERSION
 from streetwatch.training.data_files import DataSpec, load_data_spec
-from streetwatch.training.evaluate import EvalReport, evaluate
-from streetwatch.training.onnx_files import read_metadata, set_release_metadata
+from streetwatch.training.evaluate import EvalReport, evaluate, source_of
+from streetwatch.training.onnx_files import read_metadata, set_metadata, set_release_metadata
 from streetwatch.training.parity import check_parity
 from streetwatch.training.quantize import MAX_MAP50_DROP, quantize_with_gate
 from streetwatch.training.release import ReleaseFile, ReleaseInfo, build_manifest, write_release
@@ -36,6 +38,8 @@ class ExportOptions:
     calibration_images: int = 128
     parity_images: int = 8
     operating_conf: float = 0.25
+    thresholds: bool = True  # choose per-class operating thresholds on the validation split
+    threshold_min_instances: int = 10  # fewer validation boxes than this: no threshold (the caller's conf)
     force: bool = False
     notes: str = ""
 
@@ -90,6 +94,19 @@ def _literal(raw: str) -> dict[int, str]:
     return value if isinstance(value, dict) else dict(enumerate(value))
 
 
+def choose_thresholds(
+    fp32: Path, spec: DataSpec, min_instances: int, save_dir: Path, log: Callable[[str], None]
+) -> dict[str, float]:
+    """Per-class operating thresholds on the validation split, by `evaluate.THRESHOLD_RULE`."""
+    report = evaluate(fp32, spec, split="val", save_dir=save_dir, release_thresholds=False)
+    counts = {c.name: c.instances for c in report.classes}
+    chosen = {p.name: p.conf for p in report.operating_points if counts.get(p.name, 0) >= min_instances}
+    for p in report.operating_points:
+        kept = "chosen" if p.name in chosen else f"not used: {counts.get(p.name, 0)} < {min_instances} val boxes"
+        log(f"threshold {p.name}: {p.conf:.3f} (val P {p.precision:.3f} R {p.recall:.3f}, {p.rule}; {kept})")
+    return chosen
+
+
 def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
     def log(line: str) -> None:
         print(line, file=out, flush=True)
@@ -111,6 +128,11 @@ def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
 
     log(f"exporting {checkpoint} to ONNX at {imgsz}px")
     fp32 = export_onnx(checkpoint, workdir, options.name, options.version, imgsz)
+    thresholds: dict[str, float] = {}
+    if options.thresholds and spec.splits.get("val"):
+        thresholds = choose_thresholds(fp32, spec, options.threshold_min_instances, workdir / "eval-thresholds", log)
+        # In the ONNX file itself: an edge box that copies only the .onnx still gets them.
+        set_metadata(fp32, {THRESHOLDS_KEY: json.dumps(thresholds, sort_keys=True)})
     eval_images = spec.images(split)
     parity = check_parity(checkpoint, fp32, list(eval_images[: options.parity_images]))
     log(
@@ -150,6 +172,8 @@ def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
         if accepted is not None:
             final = accepted.with_name(f"{options.name}-int8.onnx")
             accepted.rename(final)
+            if thresholds:
+                set_metadata(final, {THRESHOLDS_KEY: json.dumps(thresholds, sort_keys=True)})
             files.append(ReleaseFile(final, "int8", reports[accepted]))
         else:
             refused = "; ".join(r.message() for r in results)
@@ -172,6 +196,8 @@ def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
         int8=int8_info,
         run_record=record,
         training_summary={"checkpoint": checkpoint.name, "evaluation_plots": str(workdir)},
+        thresholds=thresholds or None,
+        sources=frozenset(source_of(p) for p in spec.splits.get("train", ())) - {""},
     )
     write_release(folder, build_manifest(info), options.notes)
     log(f"release written to {folder}")

@@ -24,7 +24,7 @@ from streetwatch.models.manifest import (
 )
 from streetwatch.models.taxonomy import TAXONOMY_VERSION
 from streetwatch.training.evaluate import EvalReport
-from streetwatch.training.licences import BASE_ATTRIBUTION, DATA_ATTRIBUTIONS, MODEL_LICENCE
+from streetwatch.training.licences import BASE_ATTRIBUTION, attributions_for, model_licence
 from streetwatch.training.model_card import render_model_card
 
 
@@ -50,6 +50,8 @@ class ReleaseInfo:
     int8: dict[str, Any] | None
     run_record: dict[str, Any]
     training_summary: dict[str, Any] = field(default_factory=dict)
+    thresholds: dict[str, float] | None = None  # per-class operating thresholds chosen on validation
+    sources: frozenset[str] = frozenset()  # data-set sources of the training images (licences)
 
 
 def model_file(path: Path, precision: str, metrics: Evaluation | None = None) -> ModelFile:
@@ -100,9 +102,10 @@ def build_manifest(info: ReleaseInfo) -> ReleaseManifest:
         taxonomy_version=TAXONOMY_VERSION,
         imgsz=info.imgsz,
         stride=info.stride,
+        thresholds=info.thresholds,
         metrics=files[0].metrics,
-        licence=MODEL_LICENCE,
-        data_sources=[Attribution(**a.as_dict()) for a in DATA_ATTRIBUTIONS],
+        licence=model_licence(set(info.sources)),
+        data_sources=[Attribution(**a.as_dict()) for a in attributions_for(set(info.sources))],
         provenance={
             "kind": "trained",
             "data": {

@@ -74,7 +74,7 @@ def recovered_base(onnx_path: Path, train_images: tuple[Path, ...], workdir: Pat
     from streetwatch.models.registry import RELEASES_DIR
     from streetwatch.training.from_onnx import checkpoint_from_onnx
 
-    target = workdir / f"{onnx_path.stem}-{_sha256(onnx_path)[:12]}.pt"
+    target = workdir / f"{onnx_path.stem}-{sha256_file(onnx_path)[:12]}.pt"
     if target.is_file():
         return target
     if not train_images:

@@ -37,6 +37,8 @@ teachers:
 split:
   ratios: [0.6, 0.2, 0.2]
   seed: 1
+classes:
+  min_instances: 0
 """
 
 
@@ -108,7 +110,8 @@ def test_recipe_refuses_two_teachers_for_one_class(tmp_path: Path) -> None:
 def test_v2_recipe_declares_sources_and_teachers() -> None:
     recipe = load_recipe(Path(__file__).resolve().parents[2] / "datasets" / "recipes" / "v2.yaml")
     by_name = {s.name: s for s in recipe.sources}
-    assert set(by_name) == {"garbage-cn", "fire-smoke", "joabe", "cjay", "liuzifan"}
+    assert set(by_name) == {"garbage-cn", "fire-smoke", "joabe", "cjay", "liuzifan", "hard-negatives"}
+    assert by_name["hard-negatives"].optional
     assert [t.classes for t in recipe.all_teachers][1] == ["smoke"]  # the fire/smoke teacher fills smoke only
     assert recipe.all_teachers[0].class_conf == {"umbrella": 0.2, "dining_table": 0.2}
     assert {by_name[s].root for s in ("joabe", "cjay", "liuzifan")} == {"repo"}

@@ -112,3 +112,23 @@ def test_image_blob_matches_the_detector_input(teacher_onnx: Path) -> None:
     assert blob.shape == (1, 3, 320, 320) and blob.dtype == np.float32
     assert blob.min() >= 0.0 and blob.max() <= 1.0
     assert cv2.imread(str(path)) is not None
+
+
+def test_export_chooses_thresholds_on_val_and_ships_them(synthetic_run: tuple[Path, str], tmp_path: Path) -> None:
+    run, _ = synthetic_run
+    log = io.StringIO()
+    options = ExportOptions(run=run, name="thr", releases_dir=tmp_path, threshold_min_instances=1)
+    folder = export_release(options, out=log)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    thresholds = manifest["thresholds"]
+    assert thresholds and set(thresholds) <= {"car", "garbage", "fire"}
+    assert "threshold " in log.getvalue() and "chosen" in log.getvalue()
+    # The same numbers travel in the ONNX file, and the Detector applies them without being asked.
+    detector = Detector(folder / "thr.onnx")
+    assert detector.info.thresholds == pytest.approx(thresholds)
+    assert "Operating thresholds per class" in (folder / "README.md").read_text()
+    plain = export_release(
+        ExportOptions(run=run, name="plain", releases_dir=tmp_path, thresholds=False), out=io.StringIO()
+    )
+    assert json.loads((plain / "manifest.json").read_text())["thresholds"] is None
+    assert Detector(plain / "plain.onnx").info.thresholds == {}
