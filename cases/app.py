@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -91,23 +91,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(open311.Open311Error)
-    async def open311_error(request: Request, exc: open311.Open311Error) -> JSONResponse:
-        return JSONResponse([{"code": exc.code, "description": exc.description}], status_code=exc.code)
+    async def open311_error(request: Request, exc: open311.Open311Error) -> Response:
+        return open311.error_reply(request.url.path, exc.code, exc.description)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         if _is_open311(request):
             text = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors)
-            return JSONResponse([{"code": 400, "description": text}], status_code=400)
+            return open311.error_reply(request.url.path, 400, text)
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_open311(request):
-            return JSONResponse(
-                [{"code": exc.status_code, "description": str(exc.detail)}], status_code=exc.status_code
-            )
+            return open311.error_reply(request.url.path, exc.status_code, str(exc.detail))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streetwatch.cases.lifecycle import CaseStatus
-from streetwatch.contract import DetectionRecord, Location, ModelRef, Text
+from streetwatch.contract import DetectionRecord, ModelRef, Text
 from streetwatch.models.taxonomy import ViolationType
 from streetwatch.verdicts import MAX_BOXES, BoxEdit, RejectReason, ReviewedBox
 
@@ -39,6 +39,16 @@ class CaseEventPublic(_Public):
     violation_type: ViolationType | None
 
 
+class PlacePublic(_Public):
+    """Where a case is. An edge box always sends coordinates; a person's Open311 report may give
+    only an address (`address_string`), and then lat/lon are null until the city geocodes it."""
+
+    lat: float | None
+    lon: float | None
+    address: str | None
+    grid_code: str | None
+
+
 class CasePublic(_Public):
     id: int
     event_id: str
@@ -57,7 +67,7 @@ class CasePublic(_Public):
     confirmed_at: datetime
     received_at: datetime
     updated_at: datetime
-    location: Location
+    location: PlacePublic
     description: str | None
     model: ModelRef | None
     frame_size: tuple[int, int] | None

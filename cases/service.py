@@ -25,11 +25,18 @@ from sqlalchemy.orm import Session
 from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, EvidenceStore, check_jpeg
 from streetwatch.cases.lifecycle import DEADLINE_RUNNING, CaseStatus, IllegalTransition, check_transition
 from streetwatch.cases.models import Case, CaseEvent, Evidence, utcnow
-from streetwatch.cases.schemas import CaseEventPublic, CasePage, CasePublic, EvidencePublic, TransitionRequest
+from streetwatch.cases.schemas import (
+    CaseEventPublic,
+    CasePage,
+    CasePublic,
+    EvidencePublic,
+    PlacePublic,
+    TransitionRequest,
+)
 from streetwatch.cases.service_codes import ServiceCatalogue
 from streetwatch.cases.tokens import Principal, TokenKind
 from streetwatch.cases.workflow import Workflow, is_overdue
-from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, Location, ModelRef
+from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, ModelRef
 
 
 class CaseServiceError(Exception):
@@ -207,10 +214,11 @@ def file_open311_request(
     *,
     violation_type: str,
     service_code: str,
-    lat: float,
-    lon: float,
+    lat: float | None,
+    lon: float | None,
     address: str | None,
     description: str | None,
+    grid_code: str | None = None,
     reporter: dict[str, str],
 ) -> CasePublic:
     """A report made by a person through an Open311 client: no evidence, no model, status reported."""
@@ -230,6 +238,7 @@ def file_open311_request(
         lat=lat,
         lon=lon,
         address=address,
+        grid_code=grid_code,
         description=description,
         detections=[],
         reporter=reporter or None,
@@ -328,9 +337,9 @@ def list_cases(session: Session, flt: CaseFilter, *, limit: int, cursor: str | N
     return CasePage(items=items, next_cursor=next_cursor)
 
 
-def newest_cases(session: Session, flt: CaseFilter, limit: int) -> list[CasePublic]:
-    """The newest `limit` cases matching `flt` (Open311's request list)."""
-    query = filtered(select(Case), flt).order_by(Case.id.desc()).limit(limit)
+def newest_cases(session: Session, flt: CaseFilter, limit: int, offset: int = 0) -> list[CasePublic]:
+    """The newest `limit` cases matching `flt` after skipping `offset` (Open311's request list, paged)."""
+    query = filtered(select(Case), flt).order_by(Case.id.desc()).offset(offset).limit(limit)
     return [to_public(c) for c in session.scalars(query)]
 
 
@@ -448,7 +457,7 @@ def to_public(case: Case, history: list[CaseEvent] | None = None) -> CasePublic:
         confirmed_at=case.confirmed_at,
         received_at=case.received_at,
         updated_at=case.updated_at,
-        location=Location(lat=case.lat, lon=case.lon, address=case.address, grid_code=case.grid_code),
+        location=PlacePublic(lat=case.lat, lon=case.lon, address=case.address, grid_code=case.grid_code),
         description=case.description,
         model=model,
         frame_size=frame,
