@@ -4,6 +4,8 @@ side effects); `app_from_env()` is the factory uvicorn workers call."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,9 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streetwatch.cases import migrate
-from streetwatch.cases.api import boxes, cases, open311, ops, review
+from streetwatch.cases.api import boxes, cases, deliveries, open311, ops, review
 from streetwatch.cases.db import make_sessionmaker, open_database
 from streetwatch.cases.evidence import EvidenceStore
+from streetwatch.cases.forwarding import forwarder_from_settings
 from streetwatch.cases.logs import configure_logging
 from streetwatch.cases.metrics import make_metrics
 from streetwatch.cases.middleware import (
@@ -55,7 +58,21 @@ def create_app(settings: CaseSettings) -> FastAPI:
         metrics=metrics,
         signing_key=startup_signing_key(settings),
     )
+    forwarder = forwarder_from_settings(state.sessions, settings, state.catalogue, state.workflow)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Each worker process runs a forwarder; they share the queue through row leases.
+        if forwarder is not None:
+            forwarder.start()
+        try:
+            yield
+        finally:
+            if forwarder is not None:
+                forwarder.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="streetwatch case service",
         version=__version__,
         description="Cases filed by street-camera edge boxes; review; Open311 GeoReport v2 view.",
@@ -63,6 +80,7 @@ def create_app(settings: CaseSettings) -> FastAPI:
     app.state.cases = state
     app.include_router(cases.router, prefix=API_PREFIX)
     app.include_router(boxes.router, prefix=API_PREFIX)
+    app.include_router(deliveries.router, prefix=API_PREFIX)
     app.include_router(open311.router)
     app.include_router(review.router)
     app.include_router(ops.router)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -134,3 +135,18 @@ class Health(_Public):
     database: str
     evidence_store: str
     schema_revision: str | None
+
+
+class DeliveryPublic(_Public):
+    """One delivery to the city's platform (forwarding.py)."""
+
+    id: int
+    delivery_id: str = Field(description="sent as X-Streetwatch-Delivery: the receiver's idempotency key")
+    case_id: int
+    event: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, EvidenceStore, check_jpeg
 from streetwatch.cases.lifecycle import DEADLINE_RUNNING, CaseStatus, IllegalTransition, check_transition
 from streetwatch.cases.models import Case, CaseEvent, Evidence, utcnow
+from streetwatch.cases.outbox import EVENT_ACCEPTED, new_delivery
 from streetwatch.cases.schemas import (
     CaseEventPublic,
     CasePage,
@@ -349,6 +350,7 @@ class CaseRules:
 
     catalogue: ServiceCatalogue
     workflow: Workflow
+    forward: bool = False  # queue accepted cases for the city's platform (forwarding.py sends them)
 
 
 def transition(
@@ -403,6 +405,8 @@ def transition(
     result = session.execute(update(Case).where(Case.id == case_id, Case.status == current.value).values(**values))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise CaseServiceError(409, f"case {case_id} changed while this request was made; reload and retry")
+    if request.to == CaseStatus.ACCEPTED and rules.forward:  # same transaction: accepted means queued
+        session.add(new_delivery(case_id, EVENT_ACCEPTED, now))
     vt = request.violation_type.value if request.violation_type else None
     note = request.reason
     if request.reject_code is not None:

@@ -64,6 +64,15 @@ class CaseSettings(StorageSettings):
     timezone: str = Field(default="Asia/Shanghai", description="the city's IANA time zone: times on the review page")
     language: str = Field(default="zh_CN", description="the review page's default language: zh_CN or en")
     open311_jurisdiction: str = Field(default="streetwatch", max_length=100)
+    forward_url: str | None = Field(
+        default=None, description="the city's platform (数字城管 / 12345): accepted cases are POSTed there; none = off"
+    )
+    forward_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key of the forwarding signature")
+    forward_timeout_s: float = Field(default=10.0, gt=0, le=300, description="per delivery attempt")
+    forward_max_attempts: int = Field(default=12, ge=1, le=1000, description="then the delivery is dead-lettered")
+    forward_backoff_initial_s: float = Field(default=5.0, gt=0, le=3600)
+    forward_backoff_max_s: float = Field(default=1800.0, gt=0, le=86400)
+    forward_poll_s: float = Field(default=2.0, gt=0, le=600, description="how often the forwarder looks for work")
     migrate_on_start: bool = True
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -83,6 +92,20 @@ class CaseSettings(StorageSettings):
             raise ValueError(
                 f"STREETWATCH_CASES_SECRET_KEY is a default or weak value ({len(value)} characters); "
                 f"expected at least {MIN_SECRET_LENGTH} random characters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_forwarding(self) -> CaseSettings:
+        if self.forward_url is None:
+            return self
+        if not self.forward_url.startswith(("http://", "https://")):
+            raise ValueError(f"STREETWATCH_CASES_FORWARD_URL must be an http(s) URL; got {self.forward_url[:60]!r}")
+        secret = self.forward_secret.get_secret_value() if self.forward_secret else ""
+        if len(secret) < MIN_SECRET_LENGTH and not self.dev_mode:
+            raise ValueError(
+                f"forwarding needs STREETWATCH_CASES_FORWARD_SECRET of at least {MIN_SECRET_LENGTH} characters "
+                f"(the receiver checks the HMAC signature with it); got {len(secret)}"
             )
         return self
 

@@ -28,4 +28,4 @@ class AppState:
 
     @property
     def rules(self) -> CaseRules:
-        return CaseRules(self.catalogue, self.workflow)
+        return CaseRules(self.catalogue, self.workflow, forward=self.settings.forward_url is not None)

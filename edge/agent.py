@@ -17,8 +17,8 @@ import logging
 import threading
 import time
 
+from streetwatch.backoff import Backoff
 from streetwatch.edge.api import ApiServer, create_app
-from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.camera_rules import CameraRules
 from streetwatch.edge.change import FrameSkipper, SkipSettings
 from streetwatch.edge.config import CameraConfig, EdgeConfig, is_file_source, source_kind

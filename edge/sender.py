@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import httpx
 
+from streetwatch.backoff import Backoff
 from streetwatch.contract import API_PREFIX, IDEMPOTENCY_HEADER
-from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.outbox import Outbox, OutboxItem
 
 log = logging.getLogger(__name__)

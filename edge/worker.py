@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from streetwatch.edge.backoff import Backoff
+from streetwatch.backoff import Backoff
 from streetwatch.edge.config import CameraConfig, ReconnectConfig
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.sources import SampledFrame, SourceError, open_source

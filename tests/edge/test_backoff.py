@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from streetwatch.edge.backoff import Backoff
+from streetwatch.backoff import Backoff
 
 
 def test_doubles_from_initial_and_caps_without_jitter() -> None:

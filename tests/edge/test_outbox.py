@@ -17,8 +17,8 @@ from edge_builders import make_bundle, street_frame
 from fault_proxy import FaultProxy
 from live_cases import CaseService
 
+from streetwatch.backoff import Backoff
 from streetwatch.contract import CaseReport
-from streetwatch.edge.backoff import Backoff
 from streetwatch.edge.outbox import Outbox
 from streetwatch.edge.sender import Sender
 

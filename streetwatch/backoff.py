@@ -1,4 +1,5 @@
-"""Exponential backoff with jitter: the one rule for camera reconnects and case-service retries."""
+"""Exponential backoff with jitter: the one rule for camera reconnects, case-service retries and
+the case service's forwarding to a city platform."""
 
 from __future__ import annotations
 
