@@ -45,7 +45,7 @@ def test_services_in_xml_and_json(server: LiveServer) -> None:
         assert missing.status_code == 404
         error = xml(missing)
         assert error.tag == "errors" and error.find("error/code").text == "404"
-        assert client.get("/open311/v2/services.csv").status_code == 400
+        assert client.get("/open311/v2/services.csv").status_code == 404
 
 
 def test_requests_in_xml_with_deadline_and_department(server: LiveServer) -> None:
