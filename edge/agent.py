@@ -60,7 +60,11 @@ class EdgeAgent:
         self.case_outcomes: Tally[tuple[str, str]] = Tally()  # (violation, outcome), pipeline and sender
         self.health_events: Tally[tuple[str, str]] = Tally()  # (camera, problem)
         self.pool = ModelPool(config)
-        self.box_model = self.pool.load(config.model, detector)
+        try:
+            self.box_model = self.pool.load(config.model, detector)
+        except BaseException:  # a refused model: release the outbox (and its storage-root lock)
+            self.outbox.close()
+            raise
         self.sender = Sender(
             self.outbox,
             base_url=config.device.case_service_url,

@@ -386,6 +386,24 @@ class RulesConfig(_Model):
     exposed_garbage: PresenceRule = Field(default_factory=_garbage)
     open_burning: PresenceRule = Field(default_factory=_burning)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_presence_defaults(cls, data: object) -> object:
+        """A partial presence-rule block changes only the fields it names, as a partial
+        `illegal_parking` does: the rest come from that violation's defaults, not "Field required"."""
+        if not isinstance(data, dict):
+            return data
+        filled = dict(data)
+        for name, defaults in (
+            ("occupied_lane_vending", _vending),
+            ("exposed_garbage", _garbage),
+            ("open_burning", _burning),
+        ):
+            given = filled.get(name)
+            if isinstance(given, dict):
+                filled[name] = {**defaults().model_dump(exclude_defaults=True), **given}
+        return filled
+
     def for_violation(self, violation: ViolationType) -> Rule:
         rules: dict[ViolationType, Rule] = {
             ViolationType.ILLEGAL_PARKING: self.illegal_parking,
@@ -647,7 +665,15 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
             line = lines.line_of(loc)
             problems.append(f"line {line or '?'}: {_dotted(loc) or '(top level)'}: {message}")
         raise ConfigError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems)) from None
-    return _resolve_paths(config, base_dir)
+    resolved = _resolve_paths(config, base_dir)
+    root = resolved.storage.root
+    if root.exists() and not root.is_dir():  # `run` would die on it; say so at `check`
+        line = lines.line_of(["storage", "root"])
+        raise ConfigError(
+            f"{source}: 1 problem(s)\nline {line or '?'}: storage.root: {root} is a file; "
+            "expected a folder (made if missing) for the outbox and evidence"
+        )
+    return resolved
 
 
 def _overridden_rule(data: dict[str, Any], loc: list[str | int]) -> str | None:

@@ -15,6 +15,7 @@ Evidence of an undelivered case is never deleted by steps 1-2.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from streetwatch.contract import CaseBundle
+from streetwatch.errors import StreetwatchError
 from streetwatch.models.taxonomy import ViolationType
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,48 @@ CREATE TABLE IF NOT EXISTS health_events (
     detail TEXT NOT NULL
 );
 """
+
+
+class OutboxError(StreetwatchError):
+    """The storage root cannot be used as it is: the CLI prints it as one line and exits."""
+
+
+def _lock_root(root: Path) -> int:
+    """An OS lock on the storage root for this process's life: two agents on one folder would each
+    send every pending case (and file every fire twice)."""
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise OutboxError(
+            f"another edge agent (pid {holder}) uses storage root {root}; "
+            "stop it, or give this one its own storage.root"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _check_database(path: Path) -> None:
+    """Refuse an emptied, cut or overwritten database: SQLite would make an empty one in its place
+    (or fail later with a traceback), and its pending cases would look unknown."""
+    what_to_do = (
+        "move it aside (the evidence folders are kept and would be quarantined, not deleted) "
+        "or restore it from a backup, then start again"
+    )
+    if not path.exists():
+        return
+    if path.stat().st_size == 0:
+        raise OutboxError(f"the outbox database {path} is empty (0 bytes), not a new outbox; {what_to_do}")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as probe:
+            result = probe.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise OutboxError(f"the outbox database {path} is damaged ({exc}); {what_to_do}") from None
+    if result != "ok":
+        raise OutboxError(f"the outbox database {path} is damaged ({result[:200]}); {what_to_do}")
 
 
 @dataclass(frozen=True)
@@ -99,9 +143,19 @@ class Outbox:
         when_full: Literal["drop_new", "drop_oldest_pending"] = "drop_new",
     ) -> None:
         self.root = root
+        if root.exists() and not root.is_dir():
+            raise OutboxError(f"storage.root {root} is a file; it must be a folder (or not exist yet)")
+        root.mkdir(parents=True, exist_ok=True)
+        self._root_lock = _lock_root(root)
         self.evidence_dir = root / "evidence"
+        self.quarantine_dir = root / "quarantine"
         self.evidence_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = root / "outbox.sqlite3"
+        try:
+            _check_database(self.db_path)
+        except OutboxError:
+            os.close(self._root_lock)
+            raise
         self.max_bytes, self.retention_s, self.when_full = max_bytes, retention_days * 86400, when_full
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
@@ -224,14 +278,30 @@ class Outbox:
 
     # -- housekeeping ------------------------------------------------------------------------------
     def recover(self) -> None:
-        """At start: remove evidence folders with no row (a crash between files and commit)."""
+        """At start: evidence folders with no row are moved to `quarantine/`, never deleted. A crash
+        between the files and the commit leaves one such folder; many mean the database was lost,
+        and those are cases nobody has received yet."""
         with self._lock:
             known = {r[0] for r in self._db.execute("SELECT event_id FROM outbox")}
+        unknown = []
         for folder in self.evidence_dir.iterdir():
             if folder.is_dir() and folder.name not in known:
-                shutil.rmtree(folder, ignore_errors=True)
+                self.quarantine_dir.mkdir(exist_ok=True)
+                target = self.quarantine_dir / folder.name
+                if target.exists():
+                    target = self.quarantine_dir / f"{folder.name}.{int(time.time())}"
+                os.replace(folder, target)
+                unknown.append(folder.name)
             elif folder.suffix == ".tmp":
                 folder.unlink(missing_ok=True)
+        if unknown:
+            log.warning(
+                "%d evidence folders have no row in %s (a crash before a commit leaves one; more mean "
+                "the database was lost): moved to %s, not deleted",
+                len(unknown),
+                self.db_path,
+                self.quarantine_dir,
+            )
         self.prune()
 
     def prune(self, now: float | None = None) -> None:
@@ -290,3 +360,6 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._root_lock >= 0:
+            os.close(self._root_lock)  # releases the storage-root lock
+            self._root_lock = -1

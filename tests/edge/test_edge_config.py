@@ -218,3 +218,36 @@ def test_tracker_start_threshold_is_a_setting_never_below_model_conf() -> None:
     assert CameraRules(lower.cameras[0], lower, CLASS_NAMES).tracker.high_conf == 0.25  # model.conf
     higher = parse_config(yaml.safe_dump(config_dict(rules={"tracking": {"start_conf": 0.7}})))
     assert CameraRules(higher.cameras[0], higher, CLASS_NAMES).tracker.high_conf == 0.7
+
+
+@pytest.mark.parametrize(
+    ("rule", "defaults"),
+    [
+        ("open_burning", {"classes": ["fire", "smoke"], "window_s": 30, "last_n": 5}),
+        ("occupied_lane_vending", {"classes": ["umbrella", "dining_table"], "window_s": 120}),
+        ("exposed_garbage", {"classes": ["garbage", "bin_overflow"], "window_s": 600}),
+    ],
+)
+def test_a_partial_presence_rule_keeps_the_defaults_it_does_not_name(rule: str, defaults: dict) -> None:
+    """As `illegal_parking` does: a block naming one field changes that field only."""
+    from streetwatch.edge.config import RulesConfig
+
+    rules = RulesConfig.model_validate({rule: {"min_hits": 4}})
+    chosen = getattr(rules, rule)
+    assert chosen.min_hits == 4
+    for name, value in defaults.items():
+        assert getattr(chosen, name) == value, name
+
+
+def test_check_refuses_a_storage_root_that_is_a_file(tmp_path: Path) -> None:
+    config = tmp_path / "edge.yaml"
+    config.write_text(GOOD)
+    (tmp_path / "state").write_text("not a folder")
+    result = subprocess.run(
+        [sys.executable, "-m", "streetwatch.cli", "edge", "check", str(config), "--no-model"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "line 8: storage.root" in result.stderr and "is a file" in result.stderr
+    assert "Traceback" not in result.stderr
