@@ -150,10 +150,12 @@ class Trained(_Strict):
 
 # -- provenance: rebuilt from someone else's weights ----------------------------------------------------
 class RawDiff(_Strict):
+    """Raw-output agreement of two models over images (worst image for max and min, mean for mean_cosine)."""
+
     images: int
-    max_abs_box_px: float
-    max_abs_score: float
-    min_cosine: float
+    max_abs_box_px: float  # max |xywh difference| in input pixels, over every anchor
+    max_abs_score: float  # max |class score difference|, over every anchor and class
+    min_cosine: float  # cosine similarity of the whole (84, A) output, worst image
     mean_cosine: float
 
 

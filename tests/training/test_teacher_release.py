@@ -121,7 +121,7 @@ def test_the_teacher_release_writer_reproduces_the_shipped_manifest_and_card(tmp
     release writer: fed the shipped figures, it gives back the shipped manifest and card (but the new files)."""
     from streetwatch.models import manifest
     from streetwatch.models.registry import load_release
-    from streetwatch.training.teacher.parity import DetectionAgreement, RawDiff
+    from streetwatch.training.teacher.parity import DetectionAgreement
     from streetwatch.training.teacher.rebuild import RebuildReport
     from streetwatch.training.teacher.release import (
         AgreementFigures,
@@ -135,9 +135,6 @@ def test_the_teacher_release_writer_reproduces_the_shipped_manifest_and_card(tmp
     shipped = load_release(RELEASE).manifest
     p, a, src = shipped.provenance.parity, shipped.provenance.agreement, shipped.provenance.source
 
-    def diff(d: manifest.RawDiff) -> RawDiff:
-        return RawDiff(**d.model_dump())
-
     def det(d: manifest.DetectionMatch) -> DetectionAgreement:
         return DetectionAgreement(d.iou, d.conf, d.a_boxes, d.b_boxes, d.matched)
 
@@ -147,10 +144,10 @@ def test_the_teacher_release_writer_reproduces_the_shipped_manifest_and_card(tmp
 
     parity = ParityFigures(
         images=p.images,
-        pt_vs_float_tflite=diff(p.pt_vs_float_tflite),
-        pt_vs_interpreter=diff(p.pt_vs_interpreter),
-        float_tflite_vs_interpreter=diff(p.float_tflite_vs_interpreter),
-        onnx_vs_pt=diff(p.onnx_vs_pt),
+        pt_vs_float_tflite=p.pt_vs_float_tflite,
+        pt_vs_interpreter=p.pt_vs_interpreter,
+        float_tflite_vs_interpreter=p.float_tflite_vs_interpreter,
+        onnx_vs_pt=p.onnx_vs_pt,
         train_vs_eval_error=p.train_vs_eval_error,
         train_vs_eval_error_identity_bn=p.train_vs_eval_error_identity_bn,
         detections_pt_vs_float_tflite=det(p.detections_pt_vs_float_tflite),

@@ -9,19 +9,9 @@ import numpy.typing as npt
 
 from streetwatch.inference.boxes import greedy_match, iou_matrix, same_class
 from streetwatch.inference.postprocess import RawBoxes, decode_raw
+from streetwatch.models.manifest import RawDiff  # the manifest records these figures as they are
 
 RawOutput = npt.NDArray[np.float32]  # (84, A): xywh in input pixels + 80 class scores
-
-
-@dataclass(frozen=True)
-class RawDiff:
-    """Raw-output agreement over a set of images (worst case over images for max, mean for cosine)."""
-
-    images: int
-    max_abs_box_px: float  # max |xywh difference| in input pixels, over every anchor
-    max_abs_score: float  # max |class score difference|, over every anchor and class
-    min_cosine: float  # cosine similarity of the whole (84, A) output, worst image
-    mean_cosine: float
 
 
 @dataclass(frozen=True)
@@ -51,7 +41,8 @@ def raw_diff(a: list[RawOutput], b: list[RawOutput]) -> RawDiff:
         box = max(box, float(np.abs(x64[:4] - y64[:4]).max()))
         score = max(score, float(np.abs(x64[4:] - y64[4:]).max()))
         cosines.append(float((x64 * y64).sum() / (np.linalg.norm(x64) * np.linalg.norm(y64))))
-    return RawDiff(len(a), box, score, min(cosines), float(np.mean(cosines)))
+    mean = float(np.mean(cosines))
+    return RawDiff(images=len(a), max_abs_box_px=box, max_abs_score=score, min_cosine=min(cosines), mean_cosine=mean)
 
 
 def decode(raw: RawOutput, conf: float, iou: float = 0.7, max_det: int = 300) -> RawBoxes:
