@@ -14,6 +14,12 @@ import pytest
 from streetwatch.cli import main
 
 
+def _detect_and_save(source: Path, model: Path, json_out: Path, save: Path) -> list[str]:
+    """`detect` at a threshold low enough for the tiny model to find something, writing JSON and drawings."""
+    args = ["detect", str(source), "--model", str(model), "--conf", "0.001"]
+    return [*args, "--json", str(json_out), "--save", str(save)]
+
+
 def _write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> None:
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
@@ -25,20 +31,7 @@ def _write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> None
 
 def test_detect_image_json_and_save(tiny_onnx: Path, sample_images: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    code = main(
-        [
-            "detect",
-            str(sample_images[0]),
-            "--model",
-            str(tiny_onnx),
-            "--conf",
-            "0.001",
-            "--json",
-            str(out),
-            "--save",
-            str(tmp_path / "annotated"),
-        ]
-    )
+    code = main(_detect_and_save(sample_images[0], tiny_onnx, out, tmp_path / "annotated"))
     assert code == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 1 and records[0]["source"] == str(sample_images[0])
@@ -64,21 +57,7 @@ def test_detect_video_writes_annotated_video(tiny_onnx: Path, sample_images: lis
     video = tmp_path / "street.mp4"
     _write_video(video, [frame] * 6)
     out = tmp_path / "video.jsonl"
-    code = main(
-        [
-            "detect",
-            str(video),
-            "--model",
-            str(tiny_onnx),
-            "--conf",
-            "0.001",
-            "--json",
-            str(out),
-            "--save",
-            str(tmp_path / "annotated"),
-            "--no-progress",
-        ]
-    )
+    code = main([*_detect_and_save(video, tiny_onnx, out, tmp_path / "annotated"), "--no-progress"])
     assert code == 0
     assert [json.loads(line)["frame"] for line in out.read_text().splitlines()] == list(range(6))
     capture = cv2.VideoCapture(str(tmp_path / "annotated" / "street.mp4"))
