@@ -105,8 +105,8 @@ def _recover(args: argparse.Namespace) -> int:
 
 
 def _parity(args: argparse.Namespace) -> int:
-    import torch
 
+    from streetwatch.training.checkpoints import load_checkpoint
     from streetwatch.training.teacher.images import load_batch_nhwc
     from streetwatch.training.teacher.parity import decode, detection_agreement, raw_diff
     from streetwatch.training.teacher.rebuild import raw_output
@@ -118,7 +118,7 @@ def _parity(args: argparse.Namespace) -> int:
     if not args.checkpoint.is_file():
         raise InputError(f"checkpoint not found: {args.checkpoint}")
     prepare_ultralytics()
-    model = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["model"].float().eval()
+    model = load_checkpoint(args.checkpoint)["model"].float().eval()
     paths = parity_images(shared, _positive("images", args.images, 0))
     runners = {"float": TfliteRunner(tflite, "float"), "interpreter": TfliteRunner(tflite, "interpreter")}
     pt = []

@@ -169,10 +169,10 @@ def find_last_checkpoint(run: Path) -> Path:
 
 def _check_resumable(last: Path) -> None:
     """Refuse finished runs here: ultralytics would warn and start a new run on its default (downloaded) data."""
-    import torch
+    from streetwatch.training.checkpoints import load_checkpoint
 
     prepare_ultralytics()
-    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    ckpt = load_checkpoint(last)  # refuses a checkpoint that names code, before ultralytics loads it
     if not isinstance(ckpt, dict) or ckpt.get("epoch", -1) < 0 or ckpt.get("optimizer") is None:
         raise InputError(
             f"cannot resume {last}: the run finished (its optimizer state was stripped); "
