@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -13,6 +12,7 @@ from streetwatch.edge.rules import ZoneRule, class_ids_for, make_zone_rule, scal
 from streetwatch.edge.sampling import sample_fps_of
 from streetwatch.edge.schedule import is_enforced
 from streetwatch.edge.tracker import ByteTracker
+from streetwatch.edge.workdays import WorkCalendar, warn_uncovered
 from streetwatch.inference.detections import Detections
 
 
@@ -23,7 +23,9 @@ class CameraRules:
         self.camera = camera
         self.names = names
         self.tz = ZoneInfo(config.calendar.timezone)
-        self.holidays: frozenset[date] = frozenset(config.calendar.holidays)
+        calendar = config.calendar
+        self.calendar = WorkCalendar(calendar.statutory, calendar.holidays, calendar.workdays)
+        warn_uncovered(self.calendar)
         rules = [scaled(config.zone_rule(zone), config.rules.time_scale) for zone in camera.zones]
         self.zone_rules: list[ZoneRule] = [
             make_zone_rule(camera.id, zone, rule, names) for zone, rule in zip(camera.zones, rules, strict=True)
@@ -52,6 +54,6 @@ class CameraRules:
         local = obs.wall.astimezone(self.tz)
         events: list[ViolationEvent] = []
         for zone_rule in self.zone_rules:
-            enforced = healthy and is_enforced(zone_rule.zone_config.schedule, local, self.holidays)
+            enforced = healthy and is_enforced(zone_rule.zone_config.schedule, local, self.calendar)
             events.extend(zone_rule.step(tracked, enforced))
         return events

@@ -136,6 +136,11 @@ class TimeWindow(_Model):
     weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=lambda: list(WEEKDAYS), description="days the window starts on"
     )
+    days: Literal["working", "rest"] | None = Field(
+        default=None,
+        description="instead of weekdays: the calendar's working days (Mon-Fri that are not holidays, plus make-up "
+        "working days such as China's 调休 Saturdays) or its rest days (the others)",
+    )
     holidays: Literal["include", "exclude", "only"] = Field(
         default="include", description="on public holidays (calendar.holidays): apply as usual, never, or only then"
     )
@@ -153,6 +158,8 @@ class TimeWindow(_Model):
             raise ValueError(f"start and end are both {self.start}: an empty window")
         if not self.weekdays:
             raise ValueError("weekdays must not be empty")
+        if self.days is not None and "weekdays" in self.model_fields_set:
+            raise ValueError(f"give weekdays or days ({self.days!r}), not both: days already says which days")
         return self
 
     def minutes(self) -> tuple[int, int]:
@@ -174,7 +181,15 @@ class Schedule(_Model):
 
 class CalendarConfig(_Model):
     timezone: str = Field(default="Asia/Shanghai", description="IANA time zone for schedules and evidence stamps")
-    holidays: list[date] = Field(default_factory=list, description="public holidays (YYYY-MM-DD)")
+    statutory: Literal["CN"] | None = Field(
+        default=None,
+        description="a country's statutory holidays and make-up working days from the pinned `holidays` library "
+        "(CN: the State Council's yearly notice, 国务院办公厅关于部分节假日安排的通知)",
+    )
+    holidays: list[date] = Field(default_factory=list, description="the city's own extra days off (YYYY-MM-DD)")
+    workdays: list[date] = Field(
+        default_factory=list, description="the city's own extra working days (YYYY-MM-DD); they win over holidays"
+    )
 
     @field_validator("timezone")
     @classmethod
