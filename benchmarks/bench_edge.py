@@ -233,7 +233,7 @@ class Mailbox:
             self.cond.notify()
 
 
-def reader(url: str, camera: Camera, box: Mailbox, stop: threading.Event, read: list[int], thumbs: bool) -> None:
+def reader(url: str, camera: Camera, box: Mailbox, stop: threading.Event, sources: list, thumbs: bool) -> None:  # type: ignore[type-arg]
     """The agent's own source: demux every packet, decode keyframes only (and only those due)."""
     from streetwatch.edge.change import change_thumbnail
     from streetwatch.edge.config import CameraConfig
@@ -243,16 +243,17 @@ def reader(url: str, camera: Camera, box: Mailbox, stop: threading.Event, read: 
         id=f"cam-{camera.index}", source=url, sample_fps=1.0 / camera.interval_s, location={"lat": 0, "lon": 0}
     )
     source = PyAvSource(config, 10.0, stop, "http_stream", camera.phase_s)
+    # Packets read are counted live from the source: a slow-sampled camera yields a frame only every
+    # few seconds, and a count taken at each frame would lag behind what was read.
+    sources[camera.index] = source
     try:
         for frame in source.frames():
-            read[camera.index] = source.packets
             # The agent computes the change thumbnail in the camera's thread too.
             box.put(
                 camera.index, Sample(frame.image, frame.captured, change_thumbnail(frame.image) if thumbs else None)
             )
     except SourceError:
         pass
-    read[camera.index] = source.packets
 
 
 @dataclass
@@ -280,12 +281,16 @@ class Trial:
         )
 
 
+def packets_read(sources: list) -> list[int]:  # type: ignore[type-arg]
+    return [0 if source is None else source.packets for source in sources]
+
+
 def run_trial(cameras: list[Camera], server: StreamServer, detector: object, trial_s: float, warmup: float) -> Trial:
     from streetwatch.edge.change import FrameSkipper, SkipSettings
 
     n = len(cameras)
     box, stop = Mailbox(), threading.Event()
-    read = [0] * n
+    sources: list = [None] * n  # type: ignore[type-arg]  # each reader's PyAvSource, once opened
     by_need = any(c.max_reuse_s > 0 for c in cameras)
     skippers = [
         FrameSkipper(SkipSettings(min_changed=0.002, pixel_delta=12, max_reuse_s=c.max_reuse_s))
@@ -294,7 +299,9 @@ def run_trial(cameras: list[Camera], server: StreamServer, detector: object, tri
         for c in cameras
     ]
     threads = [
-        threading.Thread(target=reader, args=(server.url(c.scene, c.index), c, box, stop, read, by_need), daemon=True)
+        threading.Thread(
+            target=reader, args=(server.url(c.scene, c.index), c, box, stop, sources, by_need), daemon=True
+        )
         for c in cameras
     ]
     for t in threads:
@@ -305,7 +312,7 @@ def run_trial(cameras: list[Camera], server: StreamServer, detector: object, tri
     read_at_warmup: list[int] | None = None
     while time.monotonic() - started < trial_s:
         if read_at_warmup is None and time.monotonic() - started >= warmup:
-            read_at_warmup = list(read)
+            read_at_warmup = packets_read(sources)
         with box.cond:
             if not box.slots:
                 box.cond.wait(0.2)
@@ -340,7 +347,7 @@ def run_trial(cameras: list[Camera], server: StreamServer, detector: object, tri
             decided[cam].append((sample.captured, done))
         inferred += len(batch) if done - started >= warmup else 0
     measured = trial_s - warmup
-    read_end = list(read)
+    read_end = packets_read(sources)
     stop.set()
     for t in threads:
         t.join(timeout=12)
@@ -447,9 +454,10 @@ def _main(args: argparse.Namespace) -> int:
     clips = {scene: encode_clip(scene, clip_s) for scene in ("moving", "static")}
     for scene, data in clips.items():
         print(f"clip {scene}: {len(data) * 8 / clip_s / 1e6:.1f} Mbit/s, 1080p {FPS} fps, 1 s GOP", flush=True)
-    example = mix(6, args.static_share, by_need=True)
+    every = max(1, round(1 / args.static_share)) if args.static_share > 0 else 1
+    example = mix(len(VIEWS) * every, args.static_share, by_need=True)
     print(
-        "mix (repeats every 6 cameras): "
+        f"mix (repeats every {len(example)} cameras): "
         + "; ".join(f"{'+'.join(c.view)} {c.scene} every {c.interval_s:g} s" for c in example),
         flush=True,
     )
