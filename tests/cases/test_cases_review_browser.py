@@ -167,7 +167,7 @@ def test_filters_search_paging_and_city_time(browser, paged_server: LiveServer, 
         assert "2026-03-01 09:54:00 → 10:00:00" in first.text_content()
         assert "UTC+08:00" in first.text_content()
         assert "05-05" in first.text_content() and "街面秩序 › 机动车乱停放" in first.text_content()
-        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-queue-zh.png"))
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-queue-zh.jpg"), quality=70)
         with page.expect_navigation():
             page.click("#next-page")
         assert page.locator("article.case").count() == 2
@@ -234,7 +234,7 @@ def test_case_page_runs_the_whole_workflow(browser, sqlite_server: LiveServer, t
         assert "已清运" in rows.nth(3).text_content()
         assert "仍有垃圾袋" in rows.nth(4).text_content()
         assert "已处置（待核查） → 已派遣（处置中）" in rows.nth(4).text_content()
-        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-case-zh.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-case-zh.jpg"), quality=70, full_page=True)
 
         # English on request, remembered by a cookie.
         page.goto(f"{sqlite_server.base_url}{path}?lang=en")
@@ -242,7 +242,7 @@ def test_case_page_runs_the_whole_workflow(browser, sqlite_server: LiveServer, t
         assert page.get_attribute("html", "lang") == "en"
         page.goto(f"{sqlite_server.base_url}/review?status=closed")
         assert "History" not in page.text_content("body") and "Cases" in page.text_content("h1")
-        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-closed-en.png"))
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-closed-en.jpg"), quality=70)
     finally:
         page.close()
     with sqlite_server.reviewer_client() as reviewer:
