@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from streetwatch.errors import InputError, ModelError
+from streetwatch.errors import InputError
 from streetwatch.inference.model_file import THRESHOLDS_KEY
 from streetwatch.models.taxonomy import CLASS_NAMES, TAXONOMY_VERSION
 from streetwatch.training.data_files import DataSpec, load_data_spec
@@ -201,6 +201,6 @@ def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
     )
     write_release(folder, build_manifest(info), options.notes)
     log(f"release written to {folder}")
-    if refused:
-        raise ModelError(f"{refused}. The INT8 model was not shipped; the fp32 release is in {folder}")
+    if refused:  # the gate did its job: a warning, not a failed export (the fp32 release is whole)
+        log(f"INT8 not shipped: {refused}. The fp32 release is complete in {folder}")
     return folder

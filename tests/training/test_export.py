@@ -132,3 +132,14 @@ def test_export_chooses_thresholds_on_val_and_ships_them(synthetic_run: tuple[Pa
     )
     assert json.loads((plain / "manifest.json").read_text())["thresholds"] is None
     assert Detector(plain / "plain.onnx").info.thresholds == {}
+
+
+def test_a_refused_int8_still_ships_fp32_and_says_so(synthetic_run: tuple[Path, str], tmp_path: Path) -> None:
+    """INT8 refused by its gate is not a failed export: the fp32 release is complete (exit 0)."""
+    run, _ = synthetic_run
+    log = io.StringIO()
+    options = ExportOptions(run=run, name="syn8", version="0.1.0", releases_dir=tmp_path, int8=True, max_int8_drop=-1.0)
+    folder = export_release(options, out=log)
+    assert "INT8 not shipped" in log.getvalue() and "fp32 release is complete" in log.getvalue(), log.getvalue()
+    release = load_release(folder)
+    assert [f.file for f in release.manifest.files] == ["syn8.onnx"]
