@@ -1,4 +1,4 @@
-"""All rules of one camera: vehicle tracking, schedules, and one state machine per zone."""
+"""All rules of one camera: vehicle tracking, schedules, allow-zones, and one state machine per zone."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from streetwatch.edge.rules import ZoneRule, class_ids_for, make_zone_rule, scal
 from streetwatch.edge.sampling import sample_fps_of
 from streetwatch.edge.schedule import is_enforced
 from streetwatch.edge.tracker import ByteTracker
+from streetwatch.edge.vending import AllowZones
 from streetwatch.edge.workdays import WorkCalendar, warn_uncovered
 from streetwatch.inference.detections import Detections
 
@@ -38,6 +39,7 @@ class CameraRules:
         # detection needs to start a track (class_conf may let weaker vehicles through to stage 2).
         start_conf = max(config.rules.tracking.start_conf, config.model_for(camera).conf)
         self.tracker = ByteTracker(high_conf=start_conf, max_age_s=max_age)
+        self.allow_zones = AllowZones(camera.allow_zones, self.calendar)
 
     def track(self, detections: Detections, now: float) -> Detections:
         """All detections, with tracker ids on the vehicle classes (-1 elsewhere)."""
@@ -55,5 +57,6 @@ class CameraRules:
         events: list[ViolationEvent] = []
         for zone_rule in self.zone_rules:
             enforced = healthy and is_enforced(zone_rule.zone_config.schedule, local, self.calendar)
-            events.extend(zone_rule.step(tracked, enforced))
+            seen = self.allow_zones.without_permitted(tracked, zone_rule.zone_config.violation, local)
+            events.extend(zone_rule.step(seen, enforced))
         return events

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streetwatch.edge.config import EdgeConfig, ModelConfig
+from streetwatch.edge.config import EdgeConfig, ModelConfig, VendingRule
+from streetwatch.edge.vending import evidence_classes, uses_proxies
 
 
 def warnings_for(
@@ -29,13 +30,19 @@ def warnings_for(
         for zone in camera.zones:
             rule = config.zone_rule(zone)
             if names is not None:
-                have = [c for c in rule.classes if c in names]
+                have = evidence_classes(rule, names)
                 if not have:
+                    wanted = list(rule.classes)
+                    if isinstance(rule, VendingRule):
+                        wanted += [
+                            f"{c} (with a stationary {'/'.join(rule.keeper_classes) or 'nobody'})"
+                            for c in rule.proxy_classes
+                        ]
                     out.append(
                         f"camera {camera.id} zone {zone.id} ({zone.type}): the model has none of "
-                        f"{', '.join(rule.classes)}, so {zone.violation} will never be filed"
+                        f"{', '.join(wanted)}, so {zone.violation} will never be filed"
                     )
-                elif len(have) < len(rule.classes):
+                elif not _proxied(rule, names) and len(have) < len(rule.classes):
                     missing = [c for c in rule.classes if c not in names]
                     out.append(
                         f"camera {camera.id} zone {zone.id} ({zone.type}): the model lacks {', '.join(missing)}; "
@@ -48,6 +55,11 @@ def warnings_for(
     if model_names is not None:
         out.extend(_unknown_class_conf(config.model, model_names, "model.class_conf"))
     return out
+
+
+def _proxied(rule: object, names: tuple[str, ...]) -> bool:
+    """A vending rule on a model without `stall`: stall proxies stand in, so no class is "missing"."""
+    return isinstance(rule, VendingRule) and uses_proxies(rule, names)
 
 
 def _unknown_class_conf(model: ModelConfig, names: tuple[str, ...], where: str) -> list[str]:

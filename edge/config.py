@@ -32,7 +32,7 @@ from pydantic import (
 from streetwatch.contract import Identifier, Location
 from streetwatch.edge.yaml_lines import load_with_lines
 from streetwatch.errors import ConfigError
-from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
+from streetwatch.models.taxonomy import CLASS_NAMES, STALL, STALL_PROXY_CLASSES, ViolationType
 
 
 class _Model(BaseModel):
@@ -279,9 +279,48 @@ class PresenceRule(_RuleCommon):
         return self
 
 
-def _vending() -> PresenceRule:
-    return PresenceRule(
-        classes=["umbrella", "dining_table"],
+class VendingRule(PresenceRule):
+    """Occupied-lane vending (占道经营): stall evidence present in a no_vending zone (presence over
+    samples, as PresenceRule), outside the zone's permitted hours and outside active allow-zones.
+
+    Stall evidence is a box of `classes` (the taxonomy's `stall`) where the model has that class;
+    otherwise (`proxies: auto`) a stall proxy (`proxy_classes`: umbrella, dining_table) with a
+    *stationary* tracked keeper (`keeper_classes`: person) beside it: a person standing within
+    `keeper_max_move_frac` of their height for `keeper_still_s`, their box within `keeper_near_frac`
+    of the proxy's size. A pedestrian carrying an umbrella through the zone never counts. An empty
+    `keeper_classes` lets proxies count alone (the v1 behaviour). docs/vending.md has the details.
+    """
+
+    kind: Literal["vending"] = Field(default="vending", description="rule kind; follows from the zone type")  # type: ignore[assignment]
+    classes: list[str] = Field(default_factory=lambda: [STALL], description="direct stall evidence classes")
+    proxy_classes: list[str] = Field(
+        default_factory=lambda: list(STALL_PROXY_CLASSES), description="stand-ins for a stall while a model has none"
+    )
+    keeper_classes: list[str] = Field(
+        default_factory=lambda: ["person"], description="a stationary one of these must stand by a proxy; [] = none"
+    )
+    proxies: Literal["auto", "always", "never"] = Field(
+        default="auto", description="auto: proxies count only when the model has none of `classes`"
+    )
+    keeper_still_s: Seconds = Field(default=30, description="a keeper must stand still this long")
+    keeper_max_move_frac: float = Field(
+        default=0.5, gt=0, le=5, description="a standing keeper's anchor may drift this fraction of their height"
+    )
+    keeper_near_frac: float = Field(
+        default=0.5, ge=0, le=5, description="the keeper's box within this many proxy sizes of the proxy's box"
+    )
+
+    @field_validator("proxy_classes", "keeper_classes")
+    @classmethod
+    def _known_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in CLASS_NAMES:
+                raise ValueError(f"unknown class {name!r}; taxonomy classes are {', '.join(CLASS_NAMES)}")
+        return value
+
+
+def _vending() -> VendingRule:
+    return VendingRule(
         window_s=120,
         min_ratio=0.8,
         min_hits=3,
@@ -322,11 +361,11 @@ def _burning() -> PresenceRule:
 
 
 # A rule's kind tells the state machine that runs it (parking: tracks; presence: samples).
-Rule = Annotated[ParkingRule | PresenceRule, Field(discriminator="kind")]
-RuleKind = Literal["parking", "presence"]
+Rule = Annotated[ParkingRule | PresenceRule | VendingRule, Field(discriminator="kind")]
+RuleKind = Literal["parking", "presence", "vending"]
 RULE_KIND_OF_ZONE: dict[ZoneType, RuleKind] = {
     ZoneType.NO_PARKING: "parking",
-    ZoneType.NO_VENDING: "presence",
+    ZoneType.NO_VENDING: "vending",
     ZoneType.GARBAGE_WATCH: "presence",
     ZoneType.BURNING_WATCH: "presence",
 }
@@ -372,7 +411,7 @@ class _RuleOverride(_Model):
         return type(base).model_validate({**base.model_dump(), **updates})
 
 
-def _override_of(rule: type[ParkingRule] | type[PresenceRule]) -> type[_RuleOverride]:
+def _override_of(rule: type[ParkingRule] | type[PresenceRule] | type[VendingRule]) -> type[_RuleOverride]:
     fields: dict[str, Any] = {}
     for name, info in rule.model_fields.items():
         if name == "kind":
@@ -385,7 +424,10 @@ def _override_of(rule: type[ParkingRule] | type[PresenceRule]) -> type[_RuleOver
 
 ParkingOverride = _override_of(ParkingRule)
 PresenceOverride = _override_of(PresenceRule)
-RuleOverride = Annotated[ParkingOverride | PresenceOverride, Field(discriminator="kind")]  # type: ignore[valid-type]
+VendingOverride = _override_of(VendingRule)
+RuleOverride = Annotated[  # type: ignore[valid-type]
+    ParkingOverride | PresenceOverride | VendingOverride, Field(discriminator="kind")
+]
 
 
 class RulesConfig(_Model):
@@ -397,7 +439,7 @@ class RulesConfig(_Model):
     )
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     illegal_parking: ParkingRule = Field(default_factory=ParkingRule)
-    occupied_lane_vending: PresenceRule = Field(default_factory=_vending)
+    occupied_lane_vending: VendingRule = Field(default_factory=_vending)
     exposed_garbage: PresenceRule = Field(default_factory=_garbage)
     open_burning: PresenceRule = Field(default_factory=_burning)
 
@@ -430,6 +472,17 @@ class RulesConfig(_Model):
 
 
 # -- cameras and zones -----------------------------------------------------------------------------
+def check_polygon(value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(value) < 3:
+        raise ValueError(f"a polygon needs at least 3 points, got {len(value)}")
+    if any(x < 0 or y < 0 for x, y in value):
+        raise ValueError("polygon points must be non-negative pixel coordinates")
+    area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(value, value[1:] + value[:1], strict=True))
+    if abs(area2) < 2.0:
+        raise ValueError("polygon has no area (points are collinear or repeated)")
+    return value
+
+
 class ZoneConfig(_Model):
     id: Identifier = Field(description="zone id, unique within the camera; reported with each case")
     type: ZoneType = Field(description="what the zone watches: no_parking, no_vending, garbage_watch, burning_watch")
@@ -464,18 +517,33 @@ class ZoneConfig(_Model):
     @field_validator("polygon")
     @classmethod
     def _polygon(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        if len(value) < 3:
-            raise ValueError(f"a polygon needs at least 3 points, got {len(value)}")
-        if any(x < 0 or y < 0 for x, y in value):
-            raise ValueError("polygon points must be non-negative pixel coordinates")
-        area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(value, value[1:] + value[:1], strict=True))
-        if abs(area2) < 2.0:
-            raise ValueError("polygon has no area (points are collinear or repeated)")
-        return value
+        return check_polygon(value)
 
     @property
     def violation(self) -> ViolationType:
         return VIOLATION_OF_ZONE[self.type]
+
+
+class AllowZoneConfig(_Model):
+    """A permitted area inside a camera's view: 外摆经营划线区 (marked shop-front area), 临时摊区
+    (temporary stall area), 夜市 (night market). While its schedule is in effect, evidence anchored
+    inside it does not count for the violations it permits."""
+
+    id: Identifier = Field(description="allow-zone id, unique within the camera")
+    polygon: list[tuple[float, float]] = Field(description="[[x, y], ...] in source-frame pixels, at least 3 points")
+    anchor: Literal["bottom_center", "center"] = Field(default="bottom_center")
+    permits: list[ViolationType] = Field(
+        default_factory=lambda: [ViolationType.OCCUPIED_LANE_VENDING], description="violations permitted inside"
+    )
+    schedule: list[TimeWindow] = Field(
+        default_factory=list, description="when the permission holds (e.g. 夜市 18:00-23:00); empty = always"
+    )
+    note: str | None = Field(default=None, max_length=200, description="what it is, e.g. 夜市 (permit no. ...)")
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return check_polygon(value)
 
 
 class HealthConfig(_Model):
@@ -516,6 +584,9 @@ class CameraConfig(_Model):
     loop: bool = Field(default=False, description="files: start again at the end")
     location: Location = Field(description="where the camera looks: lat, lon, address, grid_code")
     zones: list[ZoneConfig] = Field(default_factory=list, description="polygons in this camera's image")
+    allow_zones: list[AllowZoneConfig] = Field(
+        default_factory=list, description="permitted areas (with schedules) where the zones' rules do not apply"
+    )
     health: HealthConfig = Field(default_factory=HealthConfig)
     model: ModelConfig | None = Field(
         default=None,
@@ -526,10 +597,10 @@ class CameraConfig(_Model):
 
     @model_validator(mode="after")
     def _unique_zones(self) -> CameraConfig:
-        ids = [z.id for z in self.zones]
+        ids = [z.id for z in self.zones] + [z.id for z in self.allow_zones]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"zone ids must be unique within a camera; repeated: {', '.join(dupes)}")
+            raise ValueError(f"zone ids (allow-zones too) must be unique within a camera; repeated: {', '.join(dupes)}")
         return self
 
 

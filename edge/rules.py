@@ -230,4 +230,8 @@ def make_zone_rule(camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[st
     """The state machine for the rule's kind."""
     if rule.kind == "parking":
         return ParkingZoneRule(camera_id, zone, rule, names)
+    if rule.kind == "vending":
+        from streetwatch.edge.vending import VendingZoneRule  # it builds on PresenceZoneRule, below
+
+        return VendingZoneRule(camera_id, zone, rule, names)
     return PresenceZoneRule(camera_id, zone, rule, names)

@@ -6,14 +6,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from streetwatch.edge.config import ZoneConfig
+from streetwatch.edge.config import AllowZoneConfig, ZoneConfig
 from streetwatch.inference.detections import Detections
 
 
 class PolygonZone:
     """A zone polygon; `contains(detections)` gives a boolean mask (N,) by the zone's anchor point."""
 
-    def __init__(self, config: ZoneConfig) -> None:
+    def __init__(self, config: ZoneConfig | AllowZoneConfig) -> None:
         self.config = config
         self.id = config.id
         self.anchor = config.anchor

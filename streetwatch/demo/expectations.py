@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streetwatch.edge.config import EdgeConfig
+from streetwatch.edge.vending import evidence_classes
 from streetwatch.models.taxonomy import ViolationType
 
 SUMMARY_ORDER = (
@@ -39,8 +40,9 @@ def expectations_for(
     for camera in config.cameras:
         have = set(camera_classes.get(camera.id, model_classes))
         for zone in camera.zones:
-            wanted = set(config.zone_rule(zone).classes)
-            usable = wanted & have
+            rule = config.zone_rule(zone)
+            wanted = set(rule.classes) | set(getattr(rule, "proxy_classes", ()))
+            usable = set(evidence_classes(rule, tuple(have)))
             if usable:
                 out.append(Expectation(camera.id, zone.violation, 1, f"model sees {', '.join(sorted(usable))}"))
             else:

@@ -178,8 +178,8 @@ def test_garbage_presence_ratio(present_share: float, expected_cases: int) -> No
     [(1.9, 0), (2.1, 1)],
 )
 def test_vending_needs_two_minutes(minutes_present: float, expected_cases: int) -> None:
-    rules = presence("no_vending")
-    timeline = [(t, [("umbrella", CAR, 0.7)]) for t in every(1.0, minutes_present * 60)]
+    rules = presence("no_vending")  # the model has `stall`: a stall box is the evidence
+    timeline = [(t, [("stall", CAR, 0.7)]) for t in every(1.0, minutes_present * 60)]
     assert len(run(rules, timeline)) == expected_cases
 
 
@@ -202,7 +202,7 @@ def test_night_market_allowed_18_to_23(local_start: str, expected_cases: int) ->
     hours, minutes = (int(p) for p in local_start.split(":"))
     # Shanghai is UTC+8: local 17:50 = 09:50 UTC.
     wall0 = datetime(2026, 6, 3, (hours - 8) % 24, minutes, tzinfo=UTC)
-    timeline = [(t, [("umbrella", CAR, 0.7)]) for t in every(2.0, 600.0)]
+    timeline = [(t, [("stall", CAR, 0.7)]) for t in every(2.0, 600.0)]
     assert len(run(rules, timeline, wall0)) == expected_cases
 
 
