@@ -141,7 +141,7 @@ def test_rules_at_their_default_interval(
     zone_type: str, violation: ViolationType, present, until: float, cases: int, latest_s: float | None
 ) -> None:  # type: ignore[no-untyped-def]
     interval = DEFAULT_SAMPLE_INTERVAL_S[violation]
-    names = {"no_parking": "car", "no_vending": "umbrella", "garbage_watch": "garbage", "burning_watch": "fire"}
+    names = {"no_parking": "car", "no_vending": "stall", "garbage_watch": "garbage", "burning_watch": "fire"}
     thing = [(names[zone_type], BOX, 0.9)]
     for jitter in (0.0, 0.9):
         times = samples(interval, until, jitter)
