@@ -119,6 +119,14 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="also report agreement with this reference ONNX (e.g. the COCO teacher) on person and vehicles",
     )
+    p.add_argument(
+        "--agreement-classes",
+        nargs="+",
+        default=None,
+        metavar="CLASS",
+        help="classes for --teacher agreement (default person and vehicles; e.g. umbrella dining_table for "
+        "the vending proxies)",
+    )
     p.set_defaults(func=run_eval)
 
 
@@ -145,7 +153,7 @@ def run_eval(args: argparse.Namespace) -> int:
             args.model,
             args.teacher,
             load_data_spec(args.data).images(args.split),
-            ("person", *VEHICLE_CLASSES),
+            args.agreement_classes or ("person", *VEHICLE_CLASSES),
             conf=args.conf,
             threads=args.threads,
         )
