@@ -9,6 +9,7 @@ import pytest
 from edge_builders import dets, make_config, obs, zone_camera
 
 from streetwatch.edge.camera_rules import CameraRules
+from streetwatch.edge.config import RulesConfig
 from streetwatch.models.taxonomy import CLASS_NAMES
 
 WITH_STALL = CLASS_NAMES  # a release trained with `stall`
@@ -67,7 +68,8 @@ def test_vending_timelines(names: tuple[str, ...], scene, cases: int) -> None:
     assert len(events) == cases
     if events:
         event = events[0]
-        assert event.violation.value == "occupied_lane_vending" and event.standard_code == "09006"
+        assert event.violation.value == "occupied_lane_vending"
+        assert event.standard_code == RulesConfig().occupied_lane_vending.standard_code
         assert event.confirmed.t - event.first_seen.t >= 120  # present two minutes
         classes = {names[int(c)] for c in event.confirmed.detections.class_id}
         assert classes <= {"stall", "umbrella", "person"} and classes & {"stall", "umbrella"}
