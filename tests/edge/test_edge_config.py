@@ -224,7 +224,10 @@ def test_tracker_start_threshold_is_a_setting_never_below_model_conf() -> None:
     ("rule", "defaults"),
     [
         ("open_burning", {"classes": ["fire", "smoke"], "window_s": 30, "last_n": 5}),
-        ("occupied_lane_vending", {"classes": ["umbrella", "dining_table"], "window_s": 120}),
+        (
+            "occupied_lane_vending",
+            {"classes": ["stall"], "proxy_classes": ["umbrella", "dining_table"], "window_s": 120},
+        ),
         ("exposed_garbage", {"classes": ["garbage", "bin_overflow"], "window_s": 600}),
     ],
 )
