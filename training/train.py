@@ -116,7 +116,7 @@ def run_training(
     weights = config.base
     if base_path.suffix == ".onnx":
         base_path = recovered_base(base_path, spec.images("train"), config.project.resolve() / ".bases", out)
-        record["base"]["recovered_checkpoint"] = str(base_path)
+        record["base_checkpoint"] = str(base_path)  # the .pt rebuilt from the ONNX named in "base"
     if base_path.suffix == ".pt":
         weights = str(normalised_base(base_path, config.project.resolve() / ".bases"))
     model = yolo(weights)
