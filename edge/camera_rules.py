@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from streetwatch.edge.config import CameraConfig, EdgeConfig
+from streetwatch.edge.config import CameraConfig, EdgeConfig, ZoneConfig
 from streetwatch.edge.events import Observation, ViolationEvent
-from streetwatch.edge.rules import ZoneRule, class_ids_for, make_zone_rule, scaled
+from streetwatch.edge.rules import ParkingZoneRule, PresenceZoneRule, Rule, ZoneRule, class_ids_for, scaled
 from streetwatch.edge.sampling import sample_fps_of
 from streetwatch.edge.schedule import is_enforced
 from streetwatch.edge.tracker import ByteTracker
-from streetwatch.edge.vending import AllowZones
+from streetwatch.edge.vending import AllowZones, VendingZoneRule
 from streetwatch.edge.workdays import WorkCalendar, warn_uncovered
 from streetwatch.inference.detections import Detections
 
@@ -60,3 +60,12 @@ class CameraRules:
             seen = self.allow_zones.without_permitted(tracked, zone_rule.zone_config.violation, local)
             events.extend(zone_rule.step(seen, enforced))
         return events
+
+
+def make_zone_rule(camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> ZoneRule:
+    """The state machine for the rule's kind (here, not in rules.py: vending builds on rules.py's classes)."""
+    if rule.kind == "parking":
+        return ParkingZoneRule(camera_id, zone, rule, names)
+    if rule.kind == "vending":
+        return VendingZoneRule(camera_id, zone, rule, names)
+    return PresenceZoneRule(camera_id, zone, rule, names)

@@ -224,14 +224,3 @@ class PresenceZoneRule(ZoneRule):
             samples = samples[-self.rule.last_n :]
         hits = sum(1 for _, p in samples if p)
         return bool(samples) and hits >= self.rule.min_hits and hits / len(samples) >= self.rule.min_ratio
-
-
-def make_zone_rule(camera_id: str, zone: ZoneConfig, rule: Rule, names: tuple[str, ...]) -> ZoneRule:
-    """The state machine for the rule's kind."""
-    if rule.kind == "parking":
-        return ParkingZoneRule(camera_id, zone, rule, names)
-    if rule.kind == "vending":
-        from streetwatch.edge.vending import VendingZoneRule  # it builds on PresenceZoneRule, below
-
-        return VendingZoneRule(camera_id, zone, rule, names)
-    return PresenceZoneRule(camera_id, zone, rule, names)
