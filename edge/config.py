@@ -560,6 +560,29 @@ class HealthConfig(_Model):
     )
 
 
+class ClipConfig(_Model):
+    """A short MP4 per case, cut from the camera's own compressed packets (edge/clips.py): no
+    re-encoding. Off by default: a 1080p main stream at 4 Mbit/s fills its 48 MiB buffer in about
+    100 s, and every clip costs the outbox disk and the uplink what the camera streamed."""
+
+    enabled: bool = Field(default=False, description="record a clip for each case of this camera")
+    before_s: float = Field(default=5.0, ge=0, le=120, description="seconds before first seen")
+    after_s: float = Field(default=5.0, ge=0, le=120, description="seconds after the confirmation")
+    buffer_s: float = Field(
+        default=400.0,
+        gt=0,
+        le=3600,
+        description="packets kept in memory (seconds): long enough for the longest dwell rule plus before_s and "
+        "after_s, or the clip starts at the oldest keyframe still held",
+    )
+    buffer_bytes: int = Field(
+        default=48 * 1024**2,
+        ge=1024**2,
+        le=1024**3,
+        description="bytes of packets kept in memory; the oldest GOPs go first (also the largest clip)",
+    )
+
+
 class CameraConfig(_Model):
     id: Identifier = Field(description="camera id, unique on this box")
     source: str = Field(
@@ -594,6 +617,16 @@ class CameraConfig(_Model):
         "cannot see stall proxies; default: the box's model",
     )
     enabled: bool = Field(default=True, description="false keeps the camera in the file but does not open it")
+    clip: ClipConfig = Field(default_factory=ClipConfig, description="an MP4 clip per case (off by default)")
+
+    @model_validator(mode="after")
+    def _clips_need_packets(self) -> CameraConfig:
+        if self.clip.enabled and source_kind(self) in ("http_snapshot", "usb"):
+            raise ValueError(
+                "clip.enabled needs a compressed stream (a file, RTSP or HTTP/TCP stream) to copy packets from; "
+                f"this camera's source is {source_kind(self)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_zones(self) -> CameraConfig:

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from streetwatch.edge.clips import ClipRecorder
 from streetwatch.edge.config import CameraConfig, source_kind
 from streetwatch.edge.sampling import sample_fps_of
 from streetwatch.redact import mask_secrets, mask_url
@@ -78,9 +79,15 @@ class Sampler:
 
 class FrameSource(ABC):
     def __init__(
-        self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, phase_s: float = 0.0
+        self,
+        camera: CameraConfig,
+        stall_timeout_s: float,
+        stop: threading.Event,
+        phase_s: float = 0.0,
+        clips: ClipRecorder | None = None,
     ) -> None:
         self.camera = camera
+        self.clips = clips  # PyAV sources hand it every packet before deciding what to decode (edge/clips.py)
         # The source as every message shows it: a camera URL's password never appears in an error.
         self.name = mask_url(camera.source)
         self.phase_s = phase_s  # see Sampler
@@ -102,9 +109,15 @@ class PyAvSource(FrameSource):
     """Files, RTSP and HTTP/TCP streams through FFmpeg (PyAV), keyframe-only when that suffices."""
 
     def __init__(
-        self, camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, kind: str, phase_s: float = 0.0
+        self,
+        camera: CameraConfig,
+        stall_timeout_s: float,
+        stop: threading.Event,
+        kind: str,
+        phase_s: float = 0.0,
+        clips: ClipRecorder | None = None,
     ) -> None:
-        super().__init__(camera, stall_timeout_s, stop, phase_s)
+        super().__init__(camera, stall_timeout_s, stop, phase_s, clips)
         self.kind = kind
         self.mode = camera.decode  # auto | keyframes | all
         self.gop_s: float | None = None
@@ -128,6 +141,7 @@ class PyAvSource(FrameSource):
         import av
 
         container = self._open()
+        clips = self.clips
         try:
             if not container.streams.video:
                 raise SourceError(f"{self.name}: no video stream")
@@ -142,6 +156,8 @@ class PyAvSource(FrameSource):
             keyframes_only = self.mode == "keyframes"
             if self.mode == "all":
                 stream.codec_context.skip_frame = "NONREF"
+            if clips is not None:
+                clips.open(stream)
             for packet in container.demux(stream):
                 if self.stop.is_set():
                     return
@@ -153,6 +169,12 @@ class PyAvSource(FrameSource):
                 if first_pts is None:
                     first_pts = pts_s
                 media_t = pts_s - first_pts
+                if clips is not None:  # every packet, before any is skipped: a clip needs them all
+                    # On the clock the frames get below: media time for files, arrival for live streams.
+                    if self.is_file:
+                        clips.push(packet, start_mono + media_t, start_wall.timestamp() + media_t)
+                    else:
+                        clips.push(packet, arrived, time.time())
                 if packet.is_keyframe:
                     if last_key is not None and media_t > last_key:
                         self.gop_s = media_t - last_key
@@ -189,6 +211,8 @@ class PyAvSource(FrameSource):
         except av.FFmpegError as exc:
             raise SourceError(f"{self.name}: stream error ({mask_secrets(str(exc))})") from None
         finally:
+            if clips is not None:
+                clips.close()  # cuts pending clips while the stream's parameters still exist
             container.close()
         if not self.is_file:
             raise SourceError(f"{self.name}: stream ended")
@@ -245,11 +269,15 @@ class UsbSource(FrameSource):
 
 
 def open_source(
-    camera: CameraConfig, stall_timeout_s: float, stop: threading.Event, phase_s: float = 0.0
+    camera: CameraConfig,
+    stall_timeout_s: float,
+    stop: threading.Event,
+    phase_s: float = 0.0,
+    clips: ClipRecorder | None = None,
 ) -> FrameSource:
     kind = source_kind(camera)
     if kind == "http_snapshot":
         return SnapshotSource(camera, stall_timeout_s, stop, phase_s)
     if kind == "usb":
         return UsbSource(camera, stall_timeout_s, stop, phase_s)
-    return PyAvSource(camera, stall_timeout_s, stop, kind, phase_s)
+    return PyAvSource(camera, stall_timeout_s, stop, kind, phase_s, clips)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streetwatch.backoff import Backoff
+from streetwatch.edge.clips import ClipRecorder
 from streetwatch.edge.config import CameraConfig, ReconnectConfig
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.sources import SampledFrame, SourceError, open_source
@@ -50,8 +51,10 @@ class CameraWorker:
         on_reconnect: Callable[[str], None] = lambda camera_id: None,
         rng: random.Random | None = None,
         phase_s: float = 0.0,
+        clips: ClipRecorder | None = None,
     ) -> None:
         self.camera, self.reconnect, self.health = camera, reconnect, health
+        self.clips = clips  # the camera's packet ring (clip.enabled), fed by its source
         self.phase_s = phase_s  # spreads cameras of one sampling interval (edge/sampling.py)
         self.deliver, self.on_reconnect = deliver, on_reconnect
         self.state = CameraState(camera.id)
@@ -69,7 +72,7 @@ class CameraWorker:
     def _run(self) -> None:
         failures = 0
         while not self.stop.is_set():
-            source = open_source(self.camera, self.reconnect.stall_timeout_s, self.stop, self.phase_s)
+            source = open_source(self.camera, self.reconnect.stall_timeout_s, self.stop, self.phase_s, self.clips)
             try:
                 for frame in source.frames():
                     if not self.state.connected:

@@ -1,0 +1,254 @@
+"""Clips: a bounded ring buffer of one camera's compressed packets, cut and remuxed to MP4.
+
+The camera already sends H.264/H.265; a clip is a copy of its packets from the keyframe at or
+before "N s before first seen" to "M s after the confirmation", put in an MP4 container with the
+stream's own parameters (SPS/PPS extradata), timestamps rebased to start at 0. Nothing is decoded
+or encoded, so buffering and cutting cost almost no CPU (figures in docs/edge.md, `streetwatch
+bench clips`).
+
+Threads: `PacketRing` belongs to the camera's thread (the source pushes every packet before it
+decides what to decode). The pipeline thread asks for a clip with `ClipRecorder.request`; the
+camera thread cuts it once a packet past its end arrives (or the stream ends) and hands the MP4
+file to `deliver`. The cut happens in the camera thread because the MP4 muxer copies the
+parameters from the live input stream, which the camera thread owns and closes.
+
+Bounds: at least `buffer_s` seconds (at most one GOP more) and at most `buffer_bytes` bytes,
+dropped a GOP at a time from the front so the buffer always starts on a keyframe. A single GOP
+over the byte bound (a stream without keyframes) empties the buffer until the next keyframe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from streetwatch.edge.config import ClipConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BufferedPacket:
+    """One compressed video packet as the camera sent it."""
+
+    t: float  # the source's clock, the one `SampledFrame.t` (and so every rule moment) uses
+    wall: float  # UTC epoch seconds
+    data: bytes
+    pts: int | None  # in the stream's time base
+    dts: int | None
+    duration: int
+    keyframe: bool
+
+
+@dataclass(frozen=True)
+class Clip:
+    """An MP4 file cut from the ring, not yet owned by anyone: whoever `deliver` hands it to moves
+    or deletes `path`."""
+
+    path: Path
+    size: int
+    codec: str  # FFmpeg's codec name: h264, hevc
+    width: int
+    height: int
+    starts_at: datetime  # wall time of its first (key)frame, UTC
+    duration_s: float  # presentation span of its packets
+    packets: int
+    short: bool  # the ring no longer held the asked start, or the stream ended before the asked end
+
+
+class PacketRing:
+    """The newest packets of one stream, bounded by duration and bytes, starting on a keyframe."""
+
+    def __init__(self, max_s: float, max_bytes: int) -> None:
+        self.max_s, self.max_bytes = max_s, max_bytes
+        self._packets: deque[BufferedPacket] = deque()
+        self._key_t: deque[float] = deque()  # the time of each keyframe in _packets
+        self.bytes = 0
+        self.dropped_gops = 0
+
+    def __len__(self) -> int:
+        return len(self._packets)
+
+    @property
+    def seconds(self) -> float:
+        return self._packets[-1].t - self._packets[0].t if self._packets else 0.0
+
+    def clear(self) -> None:
+        self._packets.clear()
+        self._key_t.clear()
+        self.bytes = 0
+
+    def push(self, packet: BufferedPacket) -> None:
+        if not self._packets and not packet.keyframe:
+            return  # a clip must start on a keyframe: nothing before the first one is useful
+        self._packets.append(packet)
+        self.bytes += len(packet.data)
+        if packet.keyframe:
+            self._key_t.append(packet.t)
+        # The oldest GOP goes once the rest still covers max_s (so at least max_s is held, at most a GOP
+        # more), or while over the bytes bound.
+        while len(self._key_t) >= 2 and (self.bytes > self.max_bytes or packet.t - self._key_t[1] >= self.max_s):
+            self._drop_gop()
+        if self.bytes > self.max_bytes:  # one GOP larger than the budget: start again at the next keyframe
+            self.clear()
+
+    def _drop_gop(self) -> None:
+        self.bytes -= len(self._packets.popleft().data)
+        self._key_t.popleft()
+        while self._packets and not self._packets[0].keyframe:
+            self.bytes -= len(self._packets.popleft().data)
+        self.dropped_gops += 1
+
+    def span(self, start_t: float, end_t: float) -> list[BufferedPacket]:
+        """Packets from the last keyframe at or before `start_t` (else the oldest keyframe held) up to,
+        in decode order, the first packet later than `end_t` (excluded: what follows it may need it)."""
+        packets = list(self._packets)
+        start = 0
+        for index, packet in enumerate(packets):
+            if packet.t > start_t:
+                break
+            if packet.keyframe:
+                start = index
+        out = []
+        for packet in packets[start:]:
+            if packet.t > end_t:
+                break
+            out.append(packet)
+        return out
+
+
+def remux_mp4(template: Any, packets: Sequence[BufferedPacket], path: Path) -> None:
+    """Write `packets` (starting on a keyframe) to an MP4 at `path` with `template`'s codec parameters
+    (an input `av.VideoStream`), timestamps rebased so the first frame is at 0, `moov` up front
+    (faststart) so a browser can play it before it has all of it."""
+    import av
+
+    base = packets[0].pts if packets[0].pts is not None else (packets[0].dts or 0)
+    last_dts: int | None = None
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        stream = out.add_stream_from_template(template)
+        for packet in packets:
+            pts = packet.pts if packet.pts is not None else packet.dts
+            dts = packet.dts if packet.dts is not None else pts
+            if pts is None or dts is None or (last_dts is not None and dts - base <= last_dts):
+                continue  # no time at all, or out of order: the MP4 muxer refuses it
+            copy = av.Packet(packet.data)
+            copy.pts, copy.dts, copy.duration = pts - base, dts - base, packet.duration
+            copy.is_keyframe = packet.keyframe
+            copy.time_base = template.time_base
+            copy.stream = stream
+            out.mux(copy)
+            last_dts = dts - base
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    event_id: str
+    start_t: float  # first seen - before_s, on the source's clock
+    end_t: float  # confirmation + after_s
+
+
+# deliver(event_id, clip or None, why): None when no clip could be cut (the reason says why)
+Deliver = Callable[[str, Clip | None, str], None]
+
+
+class ClipRecorder:
+    """One camera's ring and its pending clip requests. `request` is called from any thread; `open`,
+    `push` and `close` from the camera's thread only (the source calls them)."""
+
+    def __init__(self, camera_id: str, config: ClipConfig, staging: Path, deliver: Deliver) -> None:
+        self.camera_id, self.config = camera_id, config
+        self.staging = staging  # where MP4 files are written before the outbox takes them (same disk)
+        self.deliver = deliver
+        self.ring = PacketRing(config.buffer_s, config.buffer_bytes)
+        self._lock = threading.Lock()
+        self._pending: list[ClipRequest] = []
+        self._template: Any = None  # the open input stream (camera thread), None while disconnected
+        self._time_base: Fraction | None = None
+        self.cut = 0  # clips delivered
+
+    def request(self, event_id: str, first_seen_t: float, confirmed_t: float) -> None:
+        """Ask for the clip of one case; `deliver` is called once for it, with a clip or with None."""
+        req = ClipRequest(event_id, first_seen_t - self.config.before_s, confirmed_t + self.config.after_s)
+        with self._lock:
+            if self._template is not None:
+                self._pending.append(req)
+                return
+        self.deliver(event_id, None, "the camera is not connected")
+
+    # -- camera thread -----------------------------------------------------------------------------
+    def open(self, stream: Any) -> None:
+        """A new connection: packets of the old one cannot be joined to the new one's timestamps."""
+        self.ring.clear()
+        with self._lock:
+            self._template = stream
+            self._time_base = stream.time_base
+
+    def push(self, packet: Any, t: float, wall: float) -> None:
+        """Keep one demuxed `av.Packet` (its bytes are copied), then cut every clip it completes."""
+        self.ring.push(
+            BufferedPacket(t, wall, bytes(packet), packet.pts, packet.dts, packet.duration or 0, packet.is_keyframe)
+        )
+        with self._lock:
+            due = [r for r in self._pending if t > r.end_t]
+            self._pending = [r for r in self._pending if t <= r.end_t]
+        for req in due:
+            self._cut(req, ended=False)
+
+    def close(self) -> None:
+        """The stream ended or broke: cut what is pending with what there is, then forget the stream."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for req in pending:
+            self._cut(req, ended=True)
+        with self._lock:
+            self._template = None
+
+    def _cut(self, req: ClipRequest, ended: bool) -> None:
+        packets = self.ring.span(req.start_t, req.end_t)
+        if not packets or self._template is None:
+            self.deliver(req.event_id, None, "no packets of the asked time are buffered")
+            return
+        try:
+            clip = self._write(packets, short=ended or packets[0].t > req.start_t)
+        except Exception as exc:  # a clip must never take the camera down
+            log.warning("camera %s: clip for case %s not written: %s", self.camera_id, req.event_id, exc)
+            self.deliver(req.event_id, None, f"remux failed: {exc}")
+            return
+        self.cut += 1
+        self.deliver(req.event_id, clip, "")
+
+    def _write(self, packets: list[BufferedPacket], short: bool) -> Clip:
+        self.staging.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.staging, prefix=f"{self.camera_id}-", suffix=".mp4")
+        os.close(fd)
+        path = Path(name)
+        try:
+            remux_mp4(self._template, packets, path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        time_base = float(self._time_base or 0)
+        first = packets[0].pts if packets[0].pts is not None else packets[0].dts or 0
+        ends = [(p.pts if p.pts is not None else p.dts or 0) + p.duration for p in packets]
+        ctx = self._template.codec_context
+        return Clip(
+            path=path,
+            size=path.stat().st_size,
+            codec=ctx.name,
+            width=ctx.width,
+            height=ctx.height,
+            starts_at=datetime.fromtimestamp(packets[0].wall, UTC),
+            duration_s=max(0.0, (max(ends) - first) * time_base),
+            packets=len(packets),
+            short=short,
+        )
