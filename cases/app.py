@@ -18,6 +18,7 @@ from streetwatch.cases import migrate
 from streetwatch.cases.api import boxes, cases, deliveries, open311, ops, review
 from streetwatch.cases.db import make_sessionmaker, open_database
 from streetwatch.cases.evidence import EvidenceStore
+from streetwatch.cases.evidence_sweep import EvidenceSweeper
 from streetwatch.cases.forwarding import forwarder_from_settings
 from streetwatch.cases.logs import configure_logging
 from streetwatch.cases.metrics import make_metrics
@@ -48,15 +49,24 @@ def create_app(settings: CaseSettings) -> FastAPI:
     if settings.migrate_on_start:
         migrate.upgrade(engine)
     metrics = make_metrics()
+    store = EvidenceStore(settings.resolved_evidence_dir())
+    sessions = make_sessionmaker(engine)
     state = AppState(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
-        store=EvidenceStore(settings.resolved_evidence_dir()),
+        sessions=sessions,
+        store=store,
         catalogue=load_catalogue(settings.service_codes_file),
         workflow=load_workflow(settings.workflow_file),
         metrics=metrics,
         signing_key=startup_signing_key(settings),
+        sweeper=EvidenceSweeper(
+            store,
+            sessions,
+            grace_s=settings.evidence_sweep_grace_s,
+            interval_s=settings.evidence_sweep_interval_s,
+            metrics=metrics,
+        ),
     )
     forwarder = forwarder_from_settings(state.sessions, settings, state.catalogue, state.workflow)
 
@@ -65,9 +75,11 @@ def create_app(settings: CaseSettings) -> FastAPI:
         # Each worker process runs a forwarder; they share the queue through row leases.
         if forwarder is not None:
             forwarder.start()
+        state.sweeper.start()
         try:
             yield
         finally:
+            state.sweeper.stop()
             if forwarder is not None:
                 forwarder.stop()
 
@@ -105,8 +117,8 @@ def _is_open311(request: Request) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CaseServiceError)
     async def service_error(request: Request, exc: CaseServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer", **exc.headers} if exc.status == 401 else exc.headers
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(open311.Open311Error)
     async def open311_error(request: Request, exc: open311.Open311Error) -> Response:

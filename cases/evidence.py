@@ -6,6 +6,7 @@ so a part named `../../etc/passwd` lands where every other image lands.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -17,6 +18,15 @@ from pathlib import Path
 JPEG_MAGIC = b"\xff\xd8\xff"
 JPEG_EOI = b"\xff\xd9"  # end of image: Pillow decodes a cut-off file by filling in the tail
 JPEG_CONTENT_TYPE = "image/jpeg"
+
+
+# The errors a full store answers with: the disk (ENOSPC) or the service's quota on it (EDQUOT).
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+TEMP_PREFIX = ".incoming-"
+
+
+class EvidenceStoreFull(OSError):
+    """The store has no room for an image. The filing can succeed later, so the service answers 507."""
 
 
 class EvidenceRejected(ValueError):
@@ -105,25 +115,66 @@ class EvidenceStore:
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
 
-    def put(self, image: CheckedImage) -> Path:
+    def put(self, image: CheckedImage) -> bool:
+        """Store `image`; True when this call wrote the file, False when it was already there.
+
+        An existing file gets a fresh mtime: the sweep (`evidence_sweep.py`) deletes only unreferenced
+        files older than its grace period, so a filing that reuses an old orphan keeps it alive until
+        its case is committed."""
         target = self.path(image.sha256)
         if target.exists():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            try:
+                os.utime(target)
+            except FileNotFoundError:  # swept a moment ago: write it again below
+                pass
+            else:
+                return False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
+        except OSError as exc:
+            raise _full_or_not(exc, image) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(image.data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _full_or_not(exc, image) from exc
             raise
-        return target
+        return True
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
     def writable(self) -> bool:
         return os.access(self.root, os.W_OK)
+
+    def free_bytes(self) -> int:
+        """Bytes an unprivileged writer may still use on the store's file system."""
+        stats = os.statvfs(self.root)
+        return stats.f_bavail * stats.f_frsize
+
+    def health(self, min_free_bytes: int) -> str:
+        """ "ok", or what is wrong: a store that is not writable or has less than `min_free_bytes` left
+        cannot promise to take the next case."""
+        if not self.writable():
+            return "not writable"
+        try:
+            free = self.free_bytes()
+        except OSError as exc:
+            return f"unreadable: {exc.strerror}"
+        if free < min_free_bytes:
+            return f"full: {free} bytes free, fewer than the {min_free_bytes} required"
+        return "ok"
+
+
+def _full_or_not(exc: OSError, image: CheckedImage) -> OSError:
+    if exc.errno in FULL_ERRNOS:
+        return EvidenceStoreFull(
+            exc.errno, f"the evidence store has no room for a {len(image.data)}-byte image ({exc.strerror})"
+        )
+    return exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,10 @@ class Metrics:
     filings: Counter
     evidence_bytes: Counter
     transitions: Counter
+    evidence_store_full: Counter
+    evidence_swept: Counter
+    evidence_free_bytes: Gauge  # set when scraped (api/ops.py)
+    evidence_store_ok: Gauge
 
 
 def make_metrics() -> Metrics:
@@ -36,4 +40,20 @@ def make_metrics() -> Metrics:
         ),
         evidence_bytes=Counter("streetwatch_evidence_bytes", "evidence bytes accepted", registry=registry),
         transitions=Counter("streetwatch_case_transitions", "lifecycle transitions", ["to"], registry=registry),
+        evidence_store_full=Counter(
+            "streetwatch_evidence_store_full",
+            "filings refused (507) because the evidence store was full",
+            registry=registry,
+        ),
+        evidence_swept=Counter(
+            "streetwatch_evidence_swept", "files deleted by the evidence sweep", ["kind"], registry=registry
+        ),
+        evidence_free_bytes=Gauge(
+            "streetwatch_evidence_store_free_bytes", "free bytes on the evidence store's file system", registry=registry
+        ),
+        evidence_store_ok=Gauge(
+            "streetwatch_evidence_store_ok",
+            "1 when the evidence store is writable and has room, else 0",
+            registry=registry,
+        ),
     )

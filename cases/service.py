@@ -22,7 +22,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, EvidenceStore, check_jpeg
+from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, EvidenceStore, EvidenceStoreFull, check_jpeg
 from streetwatch.cases.lifecycle import DEADLINE_RUNNING, CaseStatus, IllegalTransition, check_transition
 from streetwatch.cases.models import Case, CaseEvent, Evidence, utcnow
 from streetwatch.cases.outbox import EVENT_ACCEPTED, new_delivery
@@ -41,10 +41,17 @@ from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, ModelR
 
 
 class CaseServiceError(Exception):
-    def __init__(self, status: int, detail: object) -> None:
+    def __init__(self, status: int, detail: object, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(str(detail))
         self.status = status
         self.detail = detail
+        self.headers = dict(headers or {})
+
+
+# Session.info key: sha256s of the evidence files this unit of work wrote. If it then fails, those
+# files are referenced by no case; the request's session tells the sweep to look (api/deps.py).
+EVIDENCE_WRITTEN = "evidence_written"
+STORE_FULL_RETRY_AFTER_S = 60
 
 
 @dataclass(frozen=True)
@@ -150,8 +157,18 @@ def file_case(
         return replay
     images = checked_images(report, uploads, limits)
     by_sha = {image.sha256: image for image in images}
+    written: list[str] = session.info.setdefault(EVIDENCE_WRITTEN, [])
     for image in images:
-        store.put(image)
+        try:
+            if store.put(image):
+                written.append(image.sha256)
+        except EvidenceStoreFull as exc:
+            # Retryable: the edge box keeps the case and sends it again (sender.py retries 5xx).
+            raise CaseServiceError(
+                507,
+                f"{exc.strerror}; the case was not filed, send it again later",
+                headers={"Retry-After": str(STORE_FULL_RETRY_AFTER_S)},
+            ) from None
     now = utcnow()
     code = catalogue.resolve(
         report.violation_type.value, (d.class_name for d in report.detections), report.zone_kind

@@ -58,6 +58,20 @@ class CaseSettings(StorageSettings):
     max_evidence_count: int = Field(default=8, gt=0, le=64, description="evidence parts per case")
     max_image_pixels: int = Field(default=40_000_000, gt=0, description="decompression-bomb guard (width*height)")
     max_case_json_bytes: int = Field(default=256 * 1024, gt=0)
+    evidence_min_free_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="below this much free space the evidence store reports itself full in /healthz",
+    )
+    evidence_sweep_grace_s: float = Field(
+        default=3600.0,
+        ge=1,
+        le=30 * 86400,
+        description="temp files and unreferenced images older than this are deleted by the sweep",
+    )
+    evidence_sweep_interval_s: float = Field(
+        default=3600.0, ge=0, le=30 * 86400, description="how often each worker sweeps the store (0: only at start)"
+    )
     page_size: int = Field(default=50, gt=0, le=500)
     service_codes_file: Path | None = Field(default=None, description="violation type -> city code table (YAML)")
     workflow_file: Path | None = Field(default=None, description="departments, routes and deadlines (YAML)")

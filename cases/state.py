@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from streetwatch.cases.evidence import EvidenceStore
+from streetwatch.cases.evidence_sweep import EvidenceSweeper
 from streetwatch.cases.metrics import Metrics
 from streetwatch.cases.service import CaseRules
 from streetwatch.cases.service_codes import ServiceCatalogue
@@ -25,6 +26,7 @@ class AppState:
     workflow: Workflow
     metrics: Metrics
     signing_key: bytes
+    sweeper: EvidenceSweeper
 
     @property
     def rules(self) -> CaseRules:

@@ -74,6 +74,7 @@ MULTIPART_BODY = {
         413: ERROR,
         415: ERROR,
         422: ERROR,
+        507: {**ERROR, "description": "the evidence store is full: nothing was filed, send the case again later"},
     },
 )
 async def create_case(
@@ -116,7 +117,12 @@ async def create_case(
         if len(data) > settings.max_evidence_bytes:
             raise CaseServiceError(413, f"evidence part {index} is larger than {settings.max_evidence_bytes} bytes")
         uploads.append(data)
-    result = await run_in_threadpool(_file, state, session, caller, raw_case, uploads, idempotency_key)
+    try:
+        result = await run_in_threadpool(_file, state, session, caller, raw_case, uploads, idempotency_key)
+    except CaseServiceError as exc:
+        if exc.status == 507:
+            state.metrics.evidence_store_full.inc()
+        raise
     outcome = "created" if result.created else "replayed"
     state.metrics.filings.labels(result.case.violation_type.value, outcome).inc()
     if result.created:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from streetwatch.cases import review_session
-from streetwatch.cases.service import CaseServiceError
+from streetwatch.cases.service import EVIDENCE_WRITTEN, CaseServiceError
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import Principal, TokenKind, resolve_token
 
@@ -39,6 +39,8 @@ def request_session(state: StateDep) -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
+        if session.info.get(EVIDENCE_WRITTEN):  # images stored for a case that was not committed
+            state.sweeper.failed_filing()
         raise
     finally:
         session.close()

@@ -18,7 +18,7 @@ router = APIRouter(tags=["operations"])
 async def healthz(state: StateDep) -> JSONResponse:
     def check() -> Health:
         database, revision = migrate.database_status(state.engine)
-        store = "ok" if state.store.writable() else "not writable"
+        store = state.store.health(state.settings.evidence_min_free_bytes)
         ok = database == "ok" and store == "ok"
         return Health(
             status="ok" if ok else "unhealthy", database=database, evidence_store=store, schema_revision=revision
@@ -30,4 +30,13 @@ async def healthz(state: StateDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def metrics(state: StateDep) -> Response:
+    # Collected at scrape time (one statvfs), like every other status this service reports.
+    def collect() -> None:
+        try:
+            state.metrics.evidence_free_bytes.set(state.store.free_bytes())
+        except OSError:
+            state.metrics.evidence_free_bytes.set(float("nan"))
+        state.metrics.evidence_store_ok.set(state.store.health(state.settings.evidence_min_free_bytes) == "ok")
+
+    await run_in_threadpool(collect)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -102,8 +102,15 @@ def make_token(db_url: str, kind: str, subject: str, cameras: list[str] | None =
 
 
 def start_server(
-    db_url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None, port: int | None = None
+    db_url: str,
+    workdir: Path,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    wrap: list[str] | None = None,
 ) -> LiveServer:
+    """`wrap`: a command line the server command is appended to (e.g. one that mounts a small file
+    system first and then execs it)."""
     port = port or free_port()
     evidence = workdir / "evidence"
     log = workdir / "server.log"
@@ -115,7 +122,9 @@ def start_server(
     full_env.pop("DATABASE_URL", None)
     full_env.update(env or {})
     handle = log.open("wb")
-    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=full_env, cwd=workdir)
+    process = subprocess.Popen(
+        [*(wrap or []), *command], stdout=handle, stderr=subprocess.STDOUT, env=full_env, cwd=workdir
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

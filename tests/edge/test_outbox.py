@@ -233,7 +233,7 @@ def test_a_case_the_service_refuses_is_rejected_once_and_never_resent(
     assert case_service.cases(camera) == []
 
 
-@pytest.mark.parametrize("failures", [[503], [500, 502], [429, 503, 504]])
+@pytest.mark.parametrize("failures", [[503], [500, 502], [429, 503, 504], [507, 507]])
 def test_server_errors_and_throttling_are_retried_with_backoff_then_filed_once(
     tmp_path: Path, case_service: CaseService, new_camera: Callable[[], str], frame, failures: list[int]
 ) -> None:
