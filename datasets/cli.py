@@ -250,11 +250,11 @@ def _from_cases(args: argparse.Namespace) -> int:
 
     _progress(args)
     result = cases_to_source(args.export, args.out)
-    ruled_out = ", ".join(f"{c} on {n}" for c, n in result.negative_classes.items()) or "none"
+    ruled_out = ", ".join(f"{c} {n}" for c, n in result.ruled_out.items()) or "none"
     left_out = ", ".join(f"{n} {why}" for why, n in result.left_out.items()) or "none"
     print(
         f"{result.accepted} accepted, {result.rejected} rejected kept: {result.boxes} boxes "
-        f"({result.human_boxes} human, {result.machine_boxes} machine); classes ruled out: {ruled_out}; "
+        f"({result.human_boxes} human, {result.machine_boxes} machine); boxes ruled out (region, class): {ruled_out}; "
         f"left out: {left_out} -> {args.out}\n"
         f"next: streetwatch data import {args.out} --to DATASET --name cases --mapping {args.out / MAPPING_FILE}"
     )

@@ -1,8 +1,8 @@
 """Reviewed cases (the case service's export, `case_export.py`) -> a COCO source `import` reads.
 
-    OUT/annotations.json  COCO: images (+ `group` = camera, `labelled`, `case_id`, `status`,
-                          `reject_code`), annotations (+ `origin` machine/human, `score`,
-                          `filed_by`), categories = taxonomy classes
+    OUT/annotations.json  COCO: images (+ `group` = camera, `labelled` (always []), `ruled_out`,
+                          `case_id`, `status`, `reject_code`), annotations (+ `origin`
+                          machine/human, `score`, `filed_by`), categories = taxonomy classes
     OUT/images/<sha256>.jpg
     OUT/mapping.yaml      identity map; `labelled: []` because a case labels only the objects of
                           its violation, not every object in the frame (pseudo-labels fill the rest)
@@ -12,9 +12,11 @@ What each verdict teaches (docs/vending.md, "What a verdict teaches"):
   the frame after review are labels (machine boxes as the model filed them, human ones as the
   reviewer drew or corrected them).
 - a model box the reviewer deleted, and every model box of a `false_detection` rejection whose
-  boxes the reviewer did not edit, says "this object is not there": its class becomes
-  *labelled* on that image with no box (a hard negative for that class only; the teacher adds no
-  box of that class), unless a box of that class remains. Other classes stay open to the teacher.
+  boxes the reviewer did not edit, says "this box is wrong": its region is *ruled out* for its
+  class (`ruled_out`: the teacher adds no box of that class there, the region is background for
+  that class only). The class is never made absent image-wide: the reviewer judged the model's
+  box, not every object in the frame, so other boxes of the class stay, and a real object the
+  model missed elsewhere may still be filled by the teacher.
 - `camera_problem`, and rejections without a reason code (made before codes existed), are left out.
 No verdict turns the other objects of a frame into background.
 """
@@ -51,7 +53,7 @@ class CaseLabels:
     """What one reviewed case puts in the training set."""
 
     boxes: list[ReviewedBox]
-    negative_classes: list[str]  # labelled on this image with no box: "not there"
+    ruled_out: list[tuple[str, tuple[float, float, float, float]]]  # (class, xyxy): "this box is wrong"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class FromCasesResult:
     out: Path
     human_boxes: int = 0
     machine_boxes: int = 0
-    negative_classes: dict[str, int] = field(default_factory=dict)  # class -> images where it is "not there"
+    ruled_out: dict[str, int] = field(default_factory=dict)  # class -> regions ruled out for it
     left_out: dict[str, int] = field(default_factory=dict)  # why -> cases
 
 
@@ -98,17 +100,16 @@ def labels_of(case: ExportedCase) -> CaseLabels | str:
     if case.reject_code is RejectReason.FALSE_DETECTION and not case.boxes_edited:
         boxes = []  # the reviewer said the model's objects are not there, and kept none
     kept = {b.detection for b in boxes if b.detection is not None}
-    deleted = {d.class_name for k, d in enumerate(case.detections) if k not in kept and d.box[2] > d.box[0]}
-    remaining = {b.class_name for b in boxes}
-    negative = [c for c in CLASS_NAMES if c in deleted - remaining]
-    return CaseLabels(boxes=boxes, negative_classes=negative)
+    # A box the reviewer kept (moved, resized or re-classed: `detection` set) was a real object.
+    deleted = [(d.class_name, d.box) for k, d in enumerate(case.detections) if k not in kept and d.box[2] > d.box[0]]
+    return CaseLabels(boxes=boxes, ruled_out=deleted)
 
 
 def _mapping_yaml() -> str:
     lines = [
         "# Written by `streetwatch data from-cases`: case labels already use taxonomy names.",
         "# labelled: [] -- a case labels the objects of its violation, not every object in the frame;",
-        "# an image's own `labelled` list (annotations.json) names the classes a reviewer ruled out.",
+        "# an image's `ruled_out` list (annotations.json) names the regions a reviewer said are not a class.",
         "classes:",
         *[f"  {name}: {name}" for name in CLASS_NAMES],
         "labelled: []",
@@ -152,7 +153,10 @@ def cases_to_source(export_dir: Path, out: Path) -> FromCasesResult:
                 "width": case.width,
                 "height": case.height,
                 "group": case.camera_id,
-                "labelled": verdict.negative_classes,
+                "labelled": [],  # a case labels no class exhaustively: the teacher fills around it
+                "ruled_out": [
+                    {"class": c, "bbox": [x1, y1, x2 - x1, y2 - y1]} for c, (x1, y1, x2, y2) in verdict.ruled_out
+                ],
                 "case_id": case.case_id,
                 "status": case.status,
                 "reject_code": case.reject_code.value if case.reject_code else None,
@@ -160,7 +164,7 @@ def cases_to_source(export_dir: Path, out: Path) -> FromCasesResult:
         )
         accepted += case.status == "accepted"
         rejected += case.status == "rejected"
-        negatives.update(verdict.negative_classes)
+        negatives.update(c for c, _ in verdict.ruled_out)
         filed_by = f"{case.model.name} {case.model.version}"
         for box in verdict.boxes:
             x1, y1, x2, y2 = box.box
@@ -188,6 +192,6 @@ def cases_to_source(export_dir: Path, out: Path) -> FromCasesResult:
         out=out,
         human_boxes=origins["human"],
         machine_boxes=origins["machine"],
-        negative_classes=dict(sorted(negatives.items())),
+        ruled_out=dict(sorted(negatives.items())),
         left_out=dict(sorted(left_out.items())),
     )

@@ -16,7 +16,7 @@ from streetwatch.datasets.importers.voc import read_voc
 from streetwatch.datasets.importers.yolo import read_yolo
 from streetwatch.datasets.mapping import DROP, NEGATIVE, ClassMapping, load_mapping
 from streetwatch.datasets.progress import progress
-from streetwatch.datasets.schema import Box, Item, SourceFormat, SourceRecord
+from streetwatch.datasets.schema import Box, Item, RuledOut, SourceFormat, SourceRecord
 from streetwatch.datasets.store import Dataset
 from streetwatch.errors import InputError
 from streetwatch.files import sha256_file
@@ -133,8 +133,10 @@ def to_item(
             )
         )
     base = list(mapping.labelled if declared is None else declared)
-    ruled_out = [mapping.classes.get(c, c) for c in raw.labelled]
-    labelled = base + [c for c in ruled_out if c in CLASS_NAMES and c not in base]
+    extra = [mapping.classes.get(c, c) for c in raw.labelled]
+    labelled = base + [c for c in extra if c in CLASS_NAMES and c not in base]
+    regions = [(mapping.classes.get(c, c), xyxy) for c, xyxy in raw.ruled_out]
+    ruled_out = [RuledOut(cls=c, xyxy=xyxy) for c, xyxy in regions if c in CLASS_NAMES]
     return Item(
         id=f"{source}/{raw.rel_stem}",
         source=source,
@@ -145,6 +147,7 @@ def to_item(
         group=group,
         labelled=[] if raw.hard_negative else labelled,
         boxes=boxes,
+        ruled_out=ruled_out,
         negative=negative or raw.hard_negative,
         hard_negative=raw.hard_negative,
         label_file=str(raw.label_file) if raw.label_file else None,

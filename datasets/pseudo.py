@@ -2,7 +2,8 @@
 
 For each image the teacher may add boxes only for classes that are (a) asked for, (b) known to
 the teacher and (c) not labelled exhaustively by the source (`Item.labelled`). A machine box that
-overlaps a human box of the same class (IoU >= iou_merge) is left out: the human one stands.
+overlaps a human box of the same class (IoU >= iou_merge) is left out: the human one stands; so is
+one overlapping a region a reviewer ruled out for its class (`Item.ruled_out`: a deleted model box).
 Machine boxes carry origin="machine" and the teacher's confidence, so training can review,
 weight or exclude them. Rejected-case images (hard negatives) get nothing.
 
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from streetwatch.datasets.progress import progress
-from streetwatch.datasets.schema import Box, Item, PseudoLabelRecord, PseudoStamp
+from streetwatch.datasets.schema import Box, Item, PseudoLabelRecord, PseudoStamp, RuledOut
 from streetwatch.datasets.store import Dataset
 from streetwatch.datasets.teacher import taxonomy_names
 from streetwatch.errors import InputError
@@ -42,14 +43,18 @@ def merge_machine(
     fill: set[str],
     threshold: Callable[[str], float],
     iou_merge: float,
+    ruled_out: Sequence[RuledOut] = (),
 ) -> list[Box]:
-    """Teacher boxes for `fill` classes above their class's threshold not covered by a human box."""
+    """Teacher boxes for `fill` classes above their class's threshold not covered by a human box,
+    nor by a region a reviewer ruled out for that class (the same IoU decides both)."""
     machine: list[Box] = []
     for name, score, x1, y1, x2, y2 in detections:
         if name not in fill or score <= threshold(name):
             continue
         xyxy = (x1, y1, x2, y2)
         if any(h.cls == name and box_iou(h.xyxy, xyxy) >= iou_merge for h in human):
+            continue
+        if any(r.cls == name and box_iou(r.xyxy, xyxy) >= iou_merge for r in ruled_out):
             continue
         machine.append(Box(cls=name, xyxy=xyxy, source_class=name, origin="machine", conf=round(score, 4)))
     return machine
@@ -64,7 +69,7 @@ def merge(item: Item, detections: Iterable[CachedDet], fill: set[str], conf: flo
     """Human boxes and case-model boxes unchanged + teacher boxes for `fill` classes above `conf` not
     covered by one of them. Earlier teacher boxes (machine, no `filed_by`) are replaced."""
     human = kept_boxes(item)
-    return human + merge_machine(human, detections, fill, lambda _: conf, iou_merge)
+    return human + merge_machine(human, detections, fill, lambda _: conf, iou_merge, item.ruled_out)
 
 
 class TeacherCache:
@@ -241,7 +246,7 @@ def pseudo_label_many(
             if dets is None:  # unreadable: `check` reports it; nothing to label
                 unreadable = True
                 break
-            boxes += merge_machine(human, dets, fill, teacher.spec.threshold, teacher.spec.iou_merge)
+            boxes += merge_machine(human, dets, fill, teacher.spec.threshold, teacher.spec.iou_merge, item.ruled_out)
         if not unreadable:
             item.boxes = boxes
         item.pseudo = stamp

@@ -42,6 +42,15 @@ class Box(_Model):
     )
 
 
+class RuledOut(_Model):
+    """A region a reviewer said is not `cls`: a model box they deleted, or one rejected as a false
+    detection. Only that region: the class stays open elsewhere on the image (a teacher may add a
+    real object of the class there), so a deletion never turns a real object into background."""
+
+    cls: str
+    xyxy: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 in image pixels")
+
+
 class PseudoStamp(_Model):
     """Which teacher filled an item, so a rerun with the same teacher and threshold is a no-op."""
 
@@ -60,6 +69,9 @@ class Item(_Model):
     group: str = Field(description="scene/video the image comes from; a group never spans two splits")
     labelled: list[str] = Field(description="taxonomy classes the source labelled exhaustively on this image")
     boxes: list[Box] = Field(default_factory=list)
+    ruled_out: list[RuledOut] = Field(
+        default_factory=list, description="regions a reviewer ruled out for a class (no teacher box of it there)"
+    )
     negative: bool = Field(default=False, description="the source marked the image as free of its classes")
     hard_negative: bool = Field(default=False, description="a rejected detection: no objects, no pseudo-labels")
     label_file: str | None = Field(default=None, description="the source's label file, when it has one per image")

@@ -1,9 +1,9 @@
 """COCO detection JSON: `images`, `annotations` (bbox = x, y, w, h in pixels), `categories`.
 
 Image files are looked up relative to the JSON's folder, then its `images/` folder. Two optional
-per-image extension fields are read (from-cases writes them): `group`, `hard_negative` and
-`labelled` (classes a reviewer ruled out on that image); per annotation `origin` (human/machine),
-`score` and `filed_by`.
+per-image extension fields are read (from-cases writes them): `group`, `hard_negative`, `labelled`
+(classes the image labels exhaustively) and `ruled_out` (`[{"class", "bbox"}]`: regions a reviewer
+said are not that class); per annotation `origin` (human/machine), `score` and `filed_by`.
 """
 
 from __future__ import annotations
@@ -71,6 +71,13 @@ def read_coco(root: Path) -> RawSource:
             hard_negative=bool(meta.get("hard_negative", False)),
             labelled=tuple(str(c) for c in meta.get("labelled") or ()),
         )
+        for region in meta.get("ruled_out") or ():
+            bbox = region.get("bbox") if isinstance(region, dict) else None
+            if not isinstance(bbox, list) or len(bbox) != 4 or not isinstance(region.get("class"), str):
+                raw.problems.append(f"image {image_id}: ruled_out entries must be {{class, bbox}}, got {region!r}")
+                continue
+            x, y, w, h = (float(v) for v in bbox)
+            raw.ruled_out.append((region["class"], (x, y, x + w, y + h)))
         for ann in by_image.get(image_id, []):
             bbox = ann.get("bbox")
             if not isinstance(bbox, list) or len(bbox) != 4:

@@ -28,6 +28,8 @@ class RawImage:
     group: str | None = None  # a group the source states itself (COCO extension field)
     hard_negative: bool = False
     labelled: tuple[str, ...] = ()  # classes this image labels exhaustively on top of the mapping's
+    # (source class, xyxy pixels): regions a reviewer said are not that class (COCO extension field)
+    ruled_out: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
 
 
 @dataclass

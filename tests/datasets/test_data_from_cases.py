@@ -107,6 +107,7 @@ def _by_case(out: Path) -> dict[str, dict]:
         rows[image["case_id"]] = {
             "labelled": image["labelled"],
             "boxes": sorted((names[a["category_id"]], a["origin"]) for a in anns),
+            "ruled_out": sorted(r["class"] for r in image["ruled_out"]),
         }
     return rows
 
@@ -115,21 +116,23 @@ def test_each_verdict_teaches_what_it_means(case_export: Path, tmp_path: Path) -
     out = tmp_path / "cases-source"
     result = cases_to_source(case_export, out)
     rows = _by_case(out)
+    # No verdict labels a class image-wide (`labelled` stays empty): a deleted or falsely detected
+    # box rules out its own region for its class, so another real object of that class stays open.
     assert rows == {
-        "1": {"labelled": [], "boxes": [("garbage", "machine")]},
-        # moved garbage is human, the drawn stall human; the deleted car is "not there"
-        "2": {"labelled": ["car"], "boxes": [("garbage", "human"), ("stall", "human")]},
-        # false detection, no edit: garbage ruled out on this image, nothing else
-        "3": {"labelled": ["garbage"], "boxes": []},
-        # false detection with an edit: the reviewer kept the car, so only garbage is ruled out
-        "4": {"labelled": ["garbage"], "boxes": [("car", "machine")]},
+        "1": {"labelled": [], "boxes": [("garbage", "machine")], "ruled_out": []},
+        # moved garbage is human, the drawn stall human; the deleted car's region is "not a car"
+        "2": {"labelled": [], "boxes": [("garbage", "human"), ("stall", "human")], "ruled_out": ["car"]},
+        # false detection, no edit: the garbage box's region is not garbage, nothing else
+        "3": {"labelled": [], "boxes": [], "ruled_out": ["garbage"]},
+        # false detection with an edit: the reviewer kept the car, so only the garbage box is ruled out
+        "4": {"labelled": [], "boxes": [("car", "machine")], "ruled_out": ["garbage"]},
         # permitted here: the objects are real and stay labels
-        "5": {"labelled": [], "boxes": [("car", "machine"), ("garbage", "machine")]},
-        "6": {"labelled": [], "boxes": [("garbage", "machine")]},
+        "5": {"labelled": [], "boxes": [("car", "machine"), ("garbage", "machine")], "ruled_out": []},
+        "6": {"labelled": [], "boxes": [("garbage", "machine")], "ruled_out": []},
     }
     assert result.left_out == {"camera problem": 1, "rejected without a reason code": 1}
     assert (result.accepted, result.rejected, result.human_boxes, result.machine_boxes) == (2, 4, 2, 5)
-    assert result.negative_classes == {"car": 1, "garbage": 2}
+    assert result.ruled_out == {"car": 1, "garbage": 2}
     assert cases_to_source(case_export, out) == result  # idempotent
 
 
@@ -143,20 +146,63 @@ def test_imported_cases_keep_origins_and_ruled_out_classes(case_export: Path, tm
     assert len(items) == 6 and not any(i.hard_negative for i in items.values())
     assert {i.group for i in items.values()} == {"cases:cam-7"}  # one camera: one scene
     edited = next(i for i in items.values() if any(b.cls == "stall" for b in i.boxes))
-    assert edited.labelled == ["car"]
+    assert edited.labelled == [] and [(r.cls, r.xyxy) for r in edited.ruled_out] == [("car", CAR.box)]
     assert sorted((b.cls, b.origin, b.filed_by) for b in edited.boxes) == [
         ("garbage", "human", None),
         ("stall", "human", None),
     ]
-    plain = next(i for i in items.values() if [b.cls for b in i.boxes] == ["garbage"] and not i.labelled)
+    plain = next(i for i in items.values() if [b.cls for b in i.boxes] == ["garbage"] and not i.ruled_out)
     assert (plain.boxes[0].origin, plain.boxes[0].conf, plain.boxes[0].filed_by) == ("machine", 0.8, "street 1.1.0")
-    # The teacher fills around case boxes: it neither replaces the case model's boxes nor adds a ruled-out class.
+    # The teacher fills around case boxes: it neither replaces the case model's boxes nor adds a box
+    # where the reviewer ruled its class out; elsewhere in the frame it still may.
     teacher = [("garbage", 0.9, 10.0, 20.0, 110.0, 220.0), ("person", 0.9, 0.0, 0.0, 50.0, 50.0)]
     merged = merge(plain, teacher, {"person", "garbage"}, 0.35, 0.5)
     assert sorted((b.cls, b.filed_by) for b in merged) == [("garbage", "street 1.1.0"), ("person", None)]
-    ruled_out = next(i for i in items.values() if i.labelled == ["garbage"] and not i.boxes)
-    fill = {"garbage", "person"} - set(ruled_out.labelled)
-    assert [b.cls for b in merge(ruled_out, teacher, fill, 0.35, 0.5)] == ["person"]
+    ruled_out = next(i for i in items.values() if [r.cls for r in i.ruled_out] == ["garbage"] and not i.boxes)
+    elsewhere = ("garbage", 0.9, 200.0, 200.0, 300.0, 300.0)
+    assert [(b.cls, b.xyxy) for b in merge(ruled_out, [*teacher, elsewhere], {"garbage", "person"}, 0.35, 0.5)] == [
+        ("person", (0.0, 0.0, 50.0, 50.0)),
+        ("garbage", (200.0, 200.0, 300.0, 300.0)),
+    ]
+
+
+UMBRELLA_A = DetectionRecord(**{"class": "umbrella", "confidence": 0.6, "box": (20, 20, 80, 80)})
+UMBRELLA_B = DetectionRecord(**{"class": "umbrella", "confidence": 0.7, "box": (200, 200, 260, 260)})
+
+
+def test_a_deleted_box_rules_out_its_region_not_its_class(tmp_path: Path, images: list[Path]) -> None:
+    """Deleting one model box says "this box is wrong": the other umbrella stays a label, the class is
+    not made absent image-wide, and the teacher may not put the deleted box back (but may add a real
+    umbrella the model missed)."""
+    export = tmp_path / "export"
+    keep_b = BoxEdit(**{"class": "umbrella", "box": UMBRELLA_B.box, "detection": 1})
+    keep_car = BoxEdit(**{"class": "car", "box": CAR.box, "detection": 1})
+    cases = [
+        _case(export, images[0], "1", "accepted", [UMBRELLA_A, UMBRELLA_B], edits=[keep_b]),  # one of two deleted
+        _case(export, images[1], "2", "accepted", [UMBRELLA_A, CAR], edits=[keep_car]),  # the only umbrella deleted
+    ]
+    _write_export(export, cases)
+    out = tmp_path / "cases-source"
+    result = cases_to_source(export, out)
+    coco = json.loads((out / "annotations.json").read_text())
+    assert [(i["labelled"], i["ruled_out"]) for i in coco["images"]] == [
+        ([], [{"class": "umbrella", "bbox": [20.0, 20.0, 60.0, 60.0]}]),
+        ([], [{"class": "umbrella", "bbox": [20.0, 20.0, 60.0, 60.0]}]),
+    ]
+    assert result.ruled_out == {"umbrella": 2}
+    dataset = Dataset()
+    import_source(dataset, SourceSpec("cases", out, out / "mapping.yaml"))
+    first, second = sorted(dataset.items, key=lambda i: [b.cls for b in i.boxes])
+    assert [b.cls for b in first.boxes] == ["car"] and [b.cls for b in second.boxes] == ["umbrella"]
+    teacher = [
+        ("umbrella", 0.8, 22.0, 18.0, 82.0, 79.0),  # the deleted box again: not an umbrella, says the reviewer
+        ("umbrella", 0.8, 100.0, 120.0, 150.0, 170.0),  # one the model missed: real, the teacher adds it
+        ("umbrella", 0.8, 201.0, 200.0, 260.0, 262.0),  # the kept model box: already labelled
+    ]
+    for item in (first, second):
+        assert item.labelled == [] and [r.cls for r in item.ruled_out] == ["umbrella"]
+        added = [b.xyxy for b in merge(item, teacher, {"umbrella"}, 0.35, 0.5) if b.filed_by is None]
+        assert added == [(100.0, 120.0, 150.0, 170.0)] + ([(201.0, 200.0, 260.0, 262.0)] if item is first else [])
 
 
 def test_an_older_export_is_refused_with_a_clear_message(case_export: Path, tmp_path: Path) -> None:

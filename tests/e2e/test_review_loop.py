@@ -204,11 +204,20 @@ def test_reviewed_cases_teach_exactly_what_the_verdicts_say(
     assert labels("cam-permitted") == as_filed("cam-permitted")
     assert labels("cam-duplicate") == as_filed("cam-duplicate")
     assert labels("cam-edit") == sorted([("car", [round(v, 1) for v in moved], "human"), ("stall", stall, "human")])
-    assert labels("cam-false") == [] and by_camera["cam-false"]["labelled"] == sorted(
-        {c for c, _ in filed["cam-false"]}
-    )
+
+    def ruled_out(camera: str) -> list[tuple[str, list[float]]]:
+        return sorted((r["cls"], [round(v, 1) for v in r["xyxy"]]) for r in by_camera[camera]["ruled_out"])
+
+    def regions(dets: list[tuple[str, tuple[float, ...]]]) -> list[tuple[str, list[float]]]:
+        return sorted((c, [round(v, 1) for v in box]) for c, box in dets)
+
+    # A false detection rules out the model's own boxes (their regions, for their classes), and so does
+    # a box the reviewer deleted; nothing is ruled out image-wide.
+    assert labels("cam-false") == [] and ruled_out("cam-false") == regions(filed["cam-false"])
+    assert ruled_out("cam-edit") == regions([d for k, d in enumerate(filed["cam-edit"]) if k != car_k])
+    assert all(ruled_out(cam) == [] for cam in ("cam-accept", "cam-permitted", "cam-duplicate"))
     assert not any(i["hard_negative"] for i in by_camera.values())  # no verdict makes a frame background
-    assert all(i["labelled"] == [] for cam, i in by_camera.items() if cam != "cam-false")
+    assert all(i["labelled"] == [] for i in by_camera.values())
     names = yaml.safe_load((built / "data.yaml").read_text())["names"]
     assert list(names.values()) == ["car", "stall"]
     # ... and so do the YOLO label files training reads (ids into names).
