@@ -86,6 +86,13 @@ class Case(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # 处置时限 from dispatch
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The parked vehicle's plate as the edge box read it (streetwatch.contract.PlateReport).
+    plate_status: Mapped[str | None] = mapped_column(String(8))  # read | unread; null: not read
+    plate_text: Mapped[str | None] = mapped_column(String(8), index=True)
+    plate_kind: Mapped[str | None] = mapped_column(String(16))
+    plate_confidence: Mapped[float | None] = mapped_column(Float)
+    plate_frame: Mapped[str | None] = mapped_column(String(32))  # the evidence role it was read on
+    plate_box: Mapped[list[float] | None] = mapped_column(JSON)
 
     evidence: Mapped[list[Evidence]] = relationship(back_populates="case", order_by="Evidence.id", lazy="selectin")
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id", lazy="raise")

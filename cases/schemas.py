@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streetwatch.cases.lifecycle import CaseStatus
-from streetwatch.contract import DetectionRecord, ModelRef, Text
+from streetwatch.contract import DetectionRecord, ModelRef, PlateReport, Text
 from streetwatch.models.taxonomy import ViolationType
 from streetwatch.verdicts import MAX_BOXES, BoxEdit, RejectReason, ReviewedBox
 
@@ -73,6 +73,9 @@ class CasePublic(_Public):
     model: ModelRef | None
     frame_size: tuple[int, int] | None
     detections: list[DetectionRecord]
+    plate: PlateReport | None = Field(
+        default=None, description="parking cases: the plate as the edge box read it (status read or unread)"
+    )
     evidence: list[EvidencePublic]
     reviewer: str | None
     reviewed_at: datetime | None

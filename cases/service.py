@@ -37,7 +37,8 @@ from streetwatch.cases.schemas import (
 from streetwatch.cases.service_codes import ServiceCatalogue
 from streetwatch.cases.tokens import Principal, TokenKind
 from streetwatch.cases.workflow import Workflow, is_overdue
-from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, ModelRef
+from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, ModelRef, PlateReport
+from streetwatch.plate_format import normalise
 
 
 class CaseServiceError(Exception):
@@ -79,7 +80,8 @@ class CaseFilter:
     codes: tuple[str, ...] = ()
     department: str | None = None
     overdue_at: datetime | None = None  # only cases overdue at this moment
-    text: str | None = None  # search: address, grid, camera, zone, device, description, event id
+    text: str | None = None  # search: address, grid, camera, zone, device, description, event id, plate
+    plate: str | None = None  # a plate number or the start of one (normalised like the edge box's reads)
 
 
 def report_digest(report: CaseReport) -> str:
@@ -200,6 +202,7 @@ def file_case(
         frame_width=report.frame_size[0] if report.frame_size else None,
         frame_height=report.frame_size[1] if report.frame_size else None,
         detections=[d.model_dump(mode="json", by_alias=True) for d in report.detections],
+        **_plate_columns(report.plate),
     )
     case.evidence = [
         Evidence(
@@ -337,11 +340,46 @@ def filtered(query: Select[tuple[Case]], flt: CaseFilter) -> Select[tuple[Case]]
     if flt.overdue_at is not None:
         running = [s.value for s in DEADLINE_RUNNING]
         query = query.where(Case.status.in_(running), Case.due_at < flt.overdue_at)
+    if flt.plate:
+        query = query.where(Case.plate_text.like(_escape_like(normalise(flt.plate)) + "%", escape="\\"))
     if flt.text:
-        pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = "%" + _escape_like(flt.text) + "%"
         columns = (Case.address, Case.grid_code, Case.camera_id, Case.zone_id, Case.device_id, Case.description)
-        query = query.where(or_(*(c.ilike(pattern, escape="\\") for c in columns), Case.event_id == flt.text.lower()))
+        plate = Case.plate_text.like("%" + _escape_like(normalise(flt.text)) + "%", escape="\\")
+        query = query.where(
+            or_(*(c.ilike(pattern, escape="\\") for c in columns), plate, Case.event_id == flt.text.lower())
+        )
     return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _plate_columns(plate: PlateReport | None) -> dict[str, object]:
+    if plate is None:
+        return {}
+    return {
+        "plate_status": plate.status.value,
+        "plate_text": plate.text,
+        "plate_kind": plate.kind.value if plate.kind else None,
+        "plate_confidence": plate.confidence,
+        "plate_frame": plate.frame.value if plate.frame else None,
+        "plate_box": list(plate.box) if plate.box else None,
+    }
+
+
+def _plate_of(case: Case) -> PlateReport | None:
+    if case.plate_status is None:
+        return None
+    return PlateReport(
+        status=case.plate_status,
+        text=case.plate_text,
+        kind=case.plate_kind,
+        confidence=case.plate_confidence,
+        frame=case.plate_frame,
+        box=tuple(case.plate_box) if case.plate_box else None,
+    )
 
 
 def list_cases(session: Session, flt: CaseFilter, *, limit: int, cursor: str | None) -> CasePage:
@@ -483,6 +521,7 @@ def to_public(case: Case, history: list[CaseEvent] | None = None) -> CasePublic:
         model=model,
         frame_size=frame,
         detections=[DetectionRecord.model_validate(d) for d in case.detections],
+        plate=_plate_of(case),
         evidence=[
             EvidencePublic(
                 role=e.role,

@@ -665,6 +665,16 @@ class StorageConfig(_Model):
     privacy_filter: Literal["none"] = Field(default="none", description="blurring of faces/plates (hook; v1: none)")
 
 
+class PlatesConfig(_Model):
+    """Reading the parked vehicle's plate on parking cases (edge/plates.py)."""
+
+    enabled: bool = Field(default=True, description="read the plate of the vehicle of every parking case")
+    min_confidence: float = Field(
+        default=0.8, ge=0, le=1, description="below this recogniser score a plate number is filed as unread"
+    )
+    threads: int = Field(default=1, ge=1, le=16, description="onnxruntime threads of the plate reader")
+
+
 class SenderConfig(_Model):
     backoff_initial_s: float = Field(default=2.0, gt=0, description="first retry delay")
     backoff_max_s: float = Field(default=300.0, gt=0, description="retry delay cap")
@@ -692,6 +702,7 @@ class EdgeConfig(_Model):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     storage: StorageConfig
+    plates: PlatesConfig = Field(default_factory=PlatesConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)
     reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)

@@ -4,12 +4,16 @@ that names its model in every case it files."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from streetwatch.contract import ModelRef
 from streetwatch.edge.config import EdgeConfig, ModelConfig
 from streetwatch.edge.evidence import PRIVACY_FILTERS, EvidenceBuilder
 from streetwatch.inference.detector import Detector
+
+if TYPE_CHECKING:
+    from streetwatch.edge.plates import PlateReader
 
 
 def open_detector(model: ModelConfig) -> Detector:
@@ -43,6 +47,18 @@ class ModelPool:
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
         self.models: dict[str, LoadedModel] = {}
+        self._plates: PlateReader | None = None
+
+    def plate_reader(self) -> PlateReader | None:
+        """One reader for the box (its sessions are shared by every model's evidence), opened only
+        when plates are read and some camera watches for parking."""
+        plates = self.config.plates
+        parking = any(z.type == "no_parking" for c in self.config.cameras if c.enabled for z in c.zones)
+        if self._plates is None and plates.enabled and parking:
+            from streetwatch.edge.plates import PlateReader
+
+            self._plates = PlateReader(threads=plates.threads, min_confidence=plates.min_confidence)
+        return self._plates
 
     def load(self, settings: ModelConfig, detector: Detector | None = None) -> LoadedModel:
         """The session for `settings`, opened on first use; `detector` is used instead of opening
@@ -59,6 +75,7 @@ class ModelPool:
                 tz=ZoneInfo(config.calendar.timezone),
                 jpeg_quality=config.storage.jpeg_quality,
                 privacy=PRIVACY_FILTERS[config.storage.privacy_filter](),
+                plates=self.plate_reader(),
             )
             self.models[key] = LoadedModel(key, settings, detector, evidence)
         return self.models[key]

@@ -5,8 +5,8 @@ is the hook a later version fills in (applied to every frame before it is encode
 from __future__ import annotations
 
 import hashlib
-from datetime import tzinfo
-from typing import Protocol
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -21,12 +21,17 @@ from streetwatch.contract import (
     EvidenceRole,
     Location,
     ModelRef,
+    PlateReport,
+    PlateStatus,
 )
 from streetwatch.edge.config import CameraConfig, ZoneConfig
 from streetwatch.edge.events import Moment, ViolationEvent
 from streetwatch.inference.detections import Detections
 from streetwatch.inference.draw import draw_detections
-from streetwatch.models.taxonomy import CLASS_NAMES
+from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
+
+if TYPE_CHECKING:  # the reader pulls in rapidocr: only boxes that read plates import it
+    from streetwatch.edge.plates import PlateReader
 
 Frame = npt.NDArray[np.uint8]
 
@@ -78,6 +83,21 @@ def stamp(frame: Frame, text: str) -> Frame:
     return out
 
 
+def _vehicle_box(detections: Detections) -> tuple[float, float, float, float] | None:
+    """The parked vehicle: a parking moment keeps only its box (the largest, should there be more)."""
+    if len(detections) == 0:
+        return None
+    areas = (detections.xyxy[:, 2] - detections.xyxy[:, 0]) * (detections.xyxy[:, 3] - detections.xyxy[:, 1])
+    x1, y1, x2, y2 = (float(v) for v in detections.xyxy[int(np.argmax(areas))])
+    return (x1, y1, x2, y2)
+
+
+def _clip(box: tuple[float, float, float, float], frame: Frame) -> tuple[float, float, float, float]:
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = box
+    return (min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width), min(max(y2, 0.0), height))
+
+
 class EvidenceBuilder:
     def __init__(
         self,
@@ -88,10 +108,12 @@ class EvidenceBuilder:
         tz: tzinfo,
         jpeg_quality: int = 90,
         privacy: PrivacyFilter | None = None,
+        plates: PlateReader | None = None,
     ) -> None:
         self.device_id, self.model, self.names, self.tz = device_id, model, names, tz
         self.jpeg_quality = jpeg_quality
         self.privacy = privacy or NoPrivacyFilter()
+        self.plates = plates  # None: plates are not read (the case's `plate` stays null)
 
     def build(self, event: ViolationEvent, camera: CameraConfig) -> CaseBundle:
         zone = next(z for z in camera.zones if z.id == event.zone_id)
@@ -109,6 +131,12 @@ class EvidenceBuilder:
                 digest = hashlib.sha256(jpeg).hexdigest()
                 images.append(EvidenceImage(role, jpeg, digest))
                 refs.append(EvidenceRef(role=role, sha256=digest, captured_at=moment.wall))
+        plate = None
+        if self.plates is not None and event.violation is ViolationType.ILLEGAL_PARKING:
+            plate, crop = self.read_plate(self.plates, event)
+            if crop is not None:
+                images.append(crop)
+                refs.append(EvidenceRef(role=crop.role, sha256=crop.sha256, captured_at=self._plate_wall(event, plate)))
         height, width = event.confirmed.frame.shape[:2]
         report = CaseReport(
             event_id=event.event_id,
@@ -126,8 +154,46 @@ class EvidenceBuilder:
             evidence=refs,
             urgent=event.urgent,
             frame_size=(width, height),
+            plate=plate,
         )
         return CaseBundle(report, images)
+
+    def read_plate(self, reader: PlateReader, event: ViolationEvent) -> tuple[PlateReport, EvidenceImage | None]:
+        """The parked vehicle's plate: read on the confirmation frame and the first-seen one, the
+        better read kept (the confirmation frame when neither reads). The crop comes from the
+        original frame, so the reviewer checks the reading against what the camera saw."""
+        from streetwatch.edge.plates import plate_crop
+
+        moments = [
+            (event.confirmed, EvidenceRole.CONFIRMATION_CLEAN),
+            (event.first_seen, EvidenceRole.FIRST_SEEN_CLEAN),
+        ]
+        attempts = [(m.frame, _vehicle_box(m.detections)) for m, _ in moments]
+        usable = [i for i, (_, box) in enumerate(attempts) if box is not None]
+        if not usable:
+            return PlateReport(status=PlateStatus.UNREAD), None
+        index, result = reader.best_of([(attempts[i][0], attempts[i][1]) for i in usable])  # type: ignore[misc]
+        moment, role = moments[usable[index]]
+        status = PlateStatus.READ if result.read else PlateStatus.UNREAD
+        box = None if result.box is None else tuple(round(v, 1) for v in _clip(result.box, moment.frame))
+        if box is not None and not (box[2] > box[0] and box[3] > box[1]):
+            box = None
+        report = PlateReport(
+            status=status,
+            text=result.text,
+            kind=result.kind,
+            confidence=result.confidence,
+            frame=role if box is not None else None,
+            box=box,  # type: ignore[arg-type]
+        )
+        if box is None:
+            return report, None
+        jpeg = encode_jpeg(plate_crop(moment.frame, box), self.jpeg_quality)  # type: ignore[arg-type]
+        return report, EvidenceImage(EvidenceRole.PLATE, jpeg, hashlib.sha256(jpeg).hexdigest())
+
+    @staticmethod
+    def _plate_wall(event: ViolationEvent, plate: PlateReport) -> datetime:
+        return event.first_seen.wall if plate.frame is EvidenceRole.FIRST_SEEN_CLEAN else event.confirmed.wall
 
     def records(self, moment: Moment) -> list[DetectionRecord]:
         """Detections as the contract wants them: taxonomy names only, boxes clipped to the frame."""

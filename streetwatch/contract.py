@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
+from streetwatch.plate_format import PLATE_PATTERN, PlateKind
 
 API_PREFIX = "/api/v1"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -94,6 +95,12 @@ class EvidenceRole(StrEnum):
     FIRST_SEEN_CLEAN = "first_seen_clean"
     CONFIRMATION = "confirmation"
     CONFIRMATION_CLEAN = "confirmation_clean"
+    PLATE = "plate"  # the parked vehicle's plate, cut from the frame it was read on (`PlateReport.frame`)
+
+
+class PlateStatus(StrEnum):
+    READ = "read"  # a supported plate number, read at or above the box's confidence threshold
+    UNREAD = "unread"  # no plate number that could be trusted: never a guess
 
 
 class _Strict(BaseModel):
@@ -141,6 +148,44 @@ class EvidenceRef(_Strict):
     captured_at: Timestamp | None = Field(default=None, description="when the frame was taken (UTC)")
 
 
+PlateText = Annotated[str, StringConstraints(pattern=PLATE_PATTERN, max_length=8)]
+
+
+class PlateReport(_Strict):
+    """The parked vehicle's plate as the edge box read it (parking cases only).
+
+    `read`: `text` is a supported Chinese plate number (normalised, `streetwatch.plate_format`) and
+    `confidence` the recogniser's score. `unread`: `text` and `kind` are null; `confidence` and
+    `box` may say what was found (a plate-like box, a low-confidence number) for the reviewer."""
+
+    status: PlateStatus
+    text: PlateText | None = None
+    kind: PlateKind | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1, description="recogniser score, 0..1")
+    frame: EvidenceRole | None = Field(
+        default=None, description="the clean frame the plate was found on (first_seen_clean or confirmation_clean)"
+    )
+    box: tuple[Coordinate, Coordinate, Coordinate, Coordinate] | None = Field(
+        default=None, description="x1, y1, x2, y2 of the plate in that frame's pixels"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PlateReport:
+        if self.status is PlateStatus.READ and (self.text is None or self.kind is None or self.confidence is None):
+            raise ValueError("a read plate needs text, kind and confidence")
+        if self.status is PlateStatus.UNREAD and (self.text is not None or self.kind is not None):
+            raise ValueError("an unread plate has no text and no kind (unread is never a guess)")
+        if self.frame not in (None, EvidenceRole.FIRST_SEEN_CLEAN, EvidenceRole.CONFIRMATION_CLEAN):
+            raise ValueError(f"frame must be first_seen_clean or confirmation_clean; got {self.frame}")
+        if (self.box is None) != (self.frame is None):
+            raise ValueError("box and frame go together: the box is in that frame's pixels")
+        if self.box is not None:
+            x1, y1, x2, y2 = self.box
+            if not (x2 > x1 and y2 > y1):
+                raise ValueError(f"box must be x1 < x2, y1 < y2; got {list(self.box)}")
+        return self
+
+
 class CaseReport(_Strict):
     """One confirmed violation, as an edge box files it."""
 
@@ -166,6 +211,9 @@ class CaseReport(_Strict):
     evidence: list[EvidenceRef] = Field(min_length=1, max_length=8)
     urgent: bool = Field(default=False, description="open burning: dispatch without waiting for the queue")
     frame_size: tuple[FrameSide, FrameSide] | None = Field(default=None, description="source frame (width, height)")
+    plate: PlateReport | None = Field(
+        default=None, description="parking cases: the parked vehicle's plate (null: not read for this case)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CaseReport:
@@ -174,8 +222,15 @@ class CaseReport(_Strict):
         roles = [e.role for e in self.evidence]
         if len(set(roles)) != len(roles):
             raise ValueError("evidence roles must be unique")
+        self._check_plate(set(roles))
         if self.frame_size is not None:
             width, height = self.frame_size
+            if (
+                self.plate is not None
+                and self.plate.box is not None
+                and (self.plate.box[2] > width or self.plate.box[3] > height)
+            ):
+                raise ValueError(f"plate.box {list(self.plate.box)} reaches outside the frame ({width}x{height})")
             for index, detection in enumerate(self.detections):
                 _, _, x2, y2 = detection.box
                 if x2 > width or y2 > height:
@@ -184,6 +239,16 @@ class CaseReport(_Strict):
                         f"({width}x{height}); boxes are in source-frame pixels"
                     )
         return self
+
+    def _check_plate(self, roles: set[EvidenceRole]) -> None:
+        if EvidenceRole.PLATE in roles and (self.plate is None or self.plate.box is None):
+            raise ValueError("a plate image needs case.plate with the box it was cut from")
+        if self.plate is None:
+            return
+        if self.violation_type is not ViolationType.ILLEGAL_PARKING:
+            raise ValueError(f"plate is for illegal_parking cases; this is {self.violation_type.value}")
+        if self.plate.frame is not None and self.plate.frame not in roles:
+            raise ValueError(f"plate.frame {self.plate.frame.value} is not among the evidence roles")
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,13 @@ async def read_cases(
     source: Annotated[str | None, Query(pattern="^(edge|open311)$")] = None,
     department: Annotated[str | None, Query(max_length=64)] = None,
     overdue: Annotated[bool, Query(description="only dispatched cases past their deadline")] = False,
-    q: Annotated[str | None, Query(max_length=100, description="search address, grid, camera, zone, device")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="search address, grid, camera, zone, device, plate")
+    ] = None,
+    plate: Annotated[
+        str | None,
+        Query(max_length=16, description="plate number or its start (粤B12345, 粤B); case, dots and spaces ignored"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> CasePage:
@@ -244,6 +250,7 @@ async def read_cases(
         department=department,
         overdue_at=utcnow() if overdue else None,
         text=q.strip() if q and q.strip() else None,
+        plate=plate.strip() if plate and plate.strip() else None,
     )
     return await run_in_threadpool(lambda: list_cases(session, flt, limit=limit, cursor=cursor))
 

@@ -81,7 +81,11 @@ def test_a_bus_that_parks_is_filed_once_with_evidence(
     ).total_seconds()
     assert 6.0 <= elapsed <= 9.0  # 300 s dwell x time_scale 0.02, on the file's own clock
     roles = [e["role"] for e in case["evidence"]]
-    assert roles == ["first_seen", "first_seen_clean", "confirmation", "confirmation_clean"]
+    assert roles[:4] == ["first_seen", "first_seen_clean", "confirmation", "confirmation_clean"]
+    # A parking case always says what became of the plate; this bus's is not legible: unread, no guess,
+    # with the crop of the plate-like box that was found (if one was) for the reviewer.
+    assert case["plate"]["status"] == "unread" and case["plate"]["text"] is None
+    assert roles[4:] == (["plate"] if case["plate"]["box"] else [])
     # The service holds the evidence the box stored.
     folder = tmp_path / "state" / "evidence" / case["event_id"]
     for ref in case["evidence"]:
