@@ -180,7 +180,7 @@ def _shown(case: CasePublic) -> dict[str, Any]:
         "case": case,
         "shown": shown,
         "boxed": shown is not None and shown.role in BOXED_ROLES,
-        "others": [e for e in case.evidence if e is not shown],
+        "others": [e for e in case.evidence if e is not shown and e.role != "plate"],  # the plate: in the facts
         "detections_json": [d.model_dump(mode="json", by_alias=True) for d in case.detections],
         "boxes_json": None
         if case.reviewed_boxes is None

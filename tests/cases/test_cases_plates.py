@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from case_builders import images_for_case, post_case, report
 from conftest import LiveServer, make_token
+from test_cases_review_browser import browser, screenshot_dir, sign_in  # noqa: F401 (browser: a fixture)
 
 from streetwatch.contract import CaseReport, ModelRef
 from streetwatch.edge.events import Moment, ViolationEvent
@@ -166,3 +167,49 @@ def test_service_answers_422_for_a_plate_on_the_wrong_case(sqlite_server: LiveSe
         response = post_case(client, token, json.dumps(body), list(images.values()), key=body["event_id"])
     assert response.status_code == 422
     assert "plate is for illegal_parking cases" in response.text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_review_page_shows_and_finds_the_plate(browser, sqlite_server: LiveServer, reader, tmp_path: Path) -> None:  # noqa: F811
+    token, device, (camera, other_camera) = sqlite_server.new_device()
+    frame, box = street(LEGIBLE)
+    deliver(
+        sqlite_server,
+        token,
+        builder(device, reader).build(parking_event(frame, box, camera), camera_config(camera)),
+        tmp_path,
+    )
+    frame2, box2 = street(ILLEGIBLE)
+    unread = builder(device, reader).build(parking_event(frame2, box2, other_camera), camera_config(other_camera))
+    deliver(sqlite_server, token, unread, tmp_path)
+    with sqlite_server.reviewer_client() as client:
+        case = client.get("/api/v1/cases", params={"camera_id": camera}).json()["items"][0]
+        other = client.get("/api/v1/cases", params={"camera_id": other_camera}).json()["items"][0]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        sign_in(page, sqlite_server, "/review?status=all")
+        page.keyboard.press("/")
+        page.keyboard.type("鄂mfs")  # as an inspector types it
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("article.case").count() == 1
+        plate = page.locator(f"#plate-{case['id']}")
+        assert plate.locator(".plate-text").text_content() == "鄂MFS8866"
+        assert "车牌" in page.locator(f"#case-{case['id']} dl").text_content()
+        crop = plate.locator("img.plate-crop")
+        page.wait_for_function("img => img.complete && img.naturalWidth > 20", arg=crop.element_handle())
+
+        page.goto(f"{sqlite_server.base_url}/review/cases/{case['id']}")
+        assert page.locator(".frame").count() == 4  # the frames; the plate crop sits with the facts
+        assert page.locator(f"#plate-{case['id']} .plate-text").text_content() == "鄂MFS8866"
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 20", arg=page.locator("img.plate-crop").element_handle()
+        )
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-case-plate-zh.jpg"), quality=70, full_page=True)
+
+        page.goto(f"{sqlite_server.base_url}/review/cases/{other['id']}")
+        assert page.locator(f"#plate-{other['id']} .plate-unread").text_content() == "未识别"
+        assert page.locator(f"#plate-{other['id']} .plate-text").count() == 0
+    finally:
+        page.close()
