@@ -2,7 +2,7 @@
 
 Write order for power loss: JPEGs are written to a temporary name, fsynced and renamed, the
 folder fsynced; then the row is committed (WAL, `synchronous=FULL`, so the commit is on disk when
-`enqueue` returns). A crash before the commit leaves orphan files that `recover()` removes; a
+`enqueue` returns). A crash before the commit leaves orphan files that `recover()` quarantines; a
 crash after it leaves a pending row that the sender delivers on the next start.
 
 Disk budget (`storage.max_bytes`, evidence + database), in this order when a new case does not fit:
@@ -11,6 +11,10 @@ Disk budget (`storage.max_bytes`, evidence + database), in this order when a new
 3. `when_full: drop_new` refuses the new case (urgent ones are still kept: a fire is never
    dropped for a parked car), `drop_oldest_pending` deletes the oldest undelivered non-urgent cases.
 Evidence of an undelivered case is never deleted by steps 1-2.
+
+Retry times follow the monotonic clock while the agent runs and are re-based from the stored wall
+time on start (`edge/retry_times.py`): a clock step delays no case by more than its backoff interval.
+"Oldest" is storage order (rowid), never `created_at`: the wall clock may have stepped between two cases.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from streetwatch.contract import CaseBundle
+from streetwatch.edge.retry_times import RetryTimes
 from streetwatch.errors import StreetwatchError
 from streetwatch.models.taxonomy import ViolationType
 
@@ -48,6 +53,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
+    retry_delay_s REAL,
     last_error TEXT,
     sent_at REAL,
     evidence_pruned INTEGER NOT NULL DEFAULT 0
@@ -162,9 +168,29 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+        self._retry = RetryTimes()
         self.wakeup = threading.Event()  # set when something new is due: the sender wakes at once
         self.dropped = 0
         self.recover()
+        self._restore_retry_times()
+
+    def _add_missing_columns(self) -> None:
+        """An outbox written by an older version gains the columns added since (its rows keep working)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        if "retry_delay_s" not in have:
+            self._db.execute("ALTER TABLE outbox ADD COLUMN retry_delay_s REAL")
+
+    def _restore_retry_times(self) -> None:
+        """Pending cases' due times from the stored wall time, trusted only up to one backoff interval
+        ahead: the clock may have been stepped (or the box rebooted with a wrong clock) since."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event_id, urgent, next_attempt_at, retry_delay_s FROM outbox WHERE state = 'pending'"
+                " ORDER BY rowid"
+            ).fetchall()
+            for event_id, urgent, wall_due, delay_s in rows:
+                self._retry.restore(event_id, bool(urgent), wall_due, delay_s)
 
     # -- writing -----------------------------------------------------------------------------------
     def enqueue(self, bundle: CaseBundle) -> bool:
@@ -191,7 +217,7 @@ class Outbox:
                 paths.append(path)
             _fsync_dir(folder)
             _fsync_dir(self.evidence_dir)
-            self._db.execute(
+            inserted = self._db.execute(
                 "INSERT OR IGNORE INTO outbox (event_id, camera_id, violation, urgent, created_at, case_json, evidence,"
                 " bytes, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
                 (
@@ -205,7 +231,9 @@ class Outbox:
                     size,
                     0.0,
                 ),
-            )
+            ).rowcount
+            if inserted:
+                self._retry.add(event_id, urgent=report.urgent)
         self.wakeup.set()
         return True
 
@@ -217,24 +245,37 @@ class Outbox:
             )
 
     # -- sending -----------------------------------------------------------------------------------
-    def next_due(self, now: float | None = None) -> tuple[OutboxItem | None, float | None]:
-        """The most urgent due item, and when the next one is due if none is now."""
-        now = time.time() if now is None else now
+    def next_due(self) -> tuple[OutboxItem | None, float | None]:
+        """The most urgent due item (urgent first, then oldest); if none is due, None and the seconds
+        until the next one is (None: nothing pending)."""
         with self._lock:
+            if self._retry.stepped() is not None:
+                self._rebase_stored_due_times()
+            event_id, wait_s = self._retry.pick()
+            if event_id is None:
+                return None, wait_s
             row = self._db.execute(
-                "SELECT event_id, case_json, evidence, urgent, attempts, violation FROM outbox WHERE state = 'pending'"
-                " AND next_attempt_at <= ? ORDER BY urgent DESC, created_at LIMIT 1",
-                (now,),
+                "SELECT event_id, case_json, evidence, urgent, attempts, violation FROM outbox"
+                " WHERE event_id = ? AND state = 'pending'",
+                (event_id,),
             ).fetchone()
-            if row is None:
-                nxt = self._db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
-                return None, nxt
+            if row is None:  # no longer pending (cannot happen while this process owns the root)
+                self._retry.remove(event_id)
+                return None, 0.0
         event_id, case_json, evidence, urgent, attempts, violation = row
         paths = [self.root / p for p in json.loads(evidence)]
         return OutboxItem(event_id, case_json, paths, bool(urgent), attempts, ViolationType(violation)), None
 
+    def _rebase_stored_due_times(self) -> None:
+        """After a clock step: the stored wall-clock due times restated on the new clock (under the lock)."""
+        self._db.executemany(
+            "UPDATE outbox SET next_attempt_at = ? WHERE event_id = ? AND state = 'pending'",
+            [(wall_due, event_id) for event_id, wall_due in self._retry.persisted_due().items()],
+        )
+
     def mark_sent(self, event_id: str) -> None:
         with self._lock:
+            self._retry.remove(event_id)
             self._db.execute(
                 "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
                 " WHERE event_id = ?",
@@ -243,14 +284,17 @@ class Outbox:
 
     def mark_retry(self, event_id: str, delay_s: float, error: str) -> None:
         with self._lock:
+            wall_due = self._retry.retry_in(event_id, delay_s)
             self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE event_id = ?",
-                (time.time() + delay_s, error[:500], event_id),
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, retry_delay_s = ?, last_error = ?"
+                " WHERE event_id = ?",
+                (wall_due, delay_s, error[:500], event_id),
             )
 
     def mark_rejected(self, event_id: str, error: str) -> None:
         """The server refused the case for good (4xx): kept for inspection, never resent."""
         with self._lock:
+            self._retry.remove(event_id)
             self._db.execute(
                 "UPDATE outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? WHERE event_id = ?",
                 (error[:500], event_id),
@@ -269,7 +313,7 @@ class Outbox:
         """(event_id, state, attempts, last_error) of every row, oldest first (for tests and status)."""
         with self._lock:
             return self._db.execute(
-                "SELECT event_id, state, attempts, last_error FROM outbox ORDER BY created_at"
+                "SELECT event_id, state, attempts, last_error FROM outbox ORDER BY rowid"
             ).fetchall()
 
     def usage_bytes(self) -> int:
@@ -330,7 +374,7 @@ class Outbox:
         # Delivered evidence goes first, oldest first; the rows stay (they are small, and they say what was sent).
         done = self._db.execute(
             "SELECT event_id, bytes FROM outbox WHERE state IN ('sent', 'rejected', 'dropped') AND evidence_pruned = 0"
-            " ORDER BY created_at"
+            " ORDER BY rowid"
         ).fetchall()
         for event_id, _ in done:
             shutil.rmtree(self.evidence_dir / event_id, ignore_errors=True)
@@ -342,10 +386,11 @@ class Outbox:
         if self.when_full == "drop_new":
             return False
         pending = self._db.execute(
-            "SELECT event_id FROM outbox WHERE state = 'pending' AND urgent = 0 ORDER BY created_at"
+            "SELECT event_id FROM outbox WHERE state = 'pending' AND urgent = 0 ORDER BY rowid"
         ).fetchall()
         for (event_id,) in pending:
             shutil.rmtree(self.evidence_dir / event_id, ignore_errors=True)
+            self._retry.remove(event_id)
             self._db.execute(
                 "UPDATE outbox SET state = 'dropped', evidence_pruned = 1, last_error = 'disk budget'"
                 " WHERE event_id = ?",

@@ -87,9 +87,9 @@ class Sender:
     def drain_once(self, stop: threading.Event | None = None) -> float | None:
         """Send everything due now; returns seconds until the next retry is due (None: nothing pending)."""
         while stop is None or not stop.is_set():
-            item, next_at = self.outbox.next_due()
+            item, wait_s = self.outbox.next_due()
             if item is None:
-                return None if next_at is None else max(0.0, next_at - time.time())
+                return wait_s
             outcome = self.send_one(item)
             self.on_result(outcome, item.violation.value)
         return None
