@@ -3,8 +3,10 @@
 Two kinds of evidence (DESIGN.md):
 - `ParkingZoneRule`: tracked vehicles standing still in a `no_parking` zone for `dwell_s`.
   A vehicle is followed by tracker id, and, when its id changes (a tracker id switch, or a new id
-  after an occlusion), by the overlap of its box with the one it had: the dwell clock and the
-  "case already filed" mark survive the switch, so one parked car is one case.
+  after an occlusion), by its spot: a box overlapping the one it had, anchored where it stood. The
+  dwell clock and the "case already filed" mark survive the switch, so one parked car is one case;
+  and a second car parking beside it (boxes overlapping, anchors apart) is a second vehicle, never
+  the first one's record.
 - `PresenceZoneRule`: static things (stalls, garbage, fire/smoke) by the share of sampled frames
   in which they are present in the zone: no tracker ids at all.
 
@@ -88,6 +90,12 @@ class ZoneRule:
         raise NotImplementedError
 
 
+# A new track id continues a record only when its box overlaps the record's this much and its anchor is
+# at the record's spot (`_at_spot`): an id switch keeps both; a car parked beside may overlap as much
+# (IoU 0.43 seen) but stands elsewhere.
+SAME_VEHICLE_MIN_IOU = 0.3
+
+
 @dataclass
 class _Parked:
     track_id: int
@@ -117,22 +125,18 @@ class ParkingZoneRule(ZoneRule):
         else:
             vehicles = vehicles[np.zeros(len(vehicles), dtype=bool)]
         anchors = vehicles.anchors(self.zone.anchor)
-        updated: set[int] = set()
         events: list[ViolationEvent] = []
-        for j in range(len(vehicles)):
-            box, tid = vehicles.xyxy[j], int(vehicles.tracker_id[j])  # type: ignore[index]
+        tids = vehicles.tracker_id if vehicles.tracker_id is not None else np.zeros((0,), dtype=np.int64)
+        for j, index in enumerate(self._associate(vehicles.xyxy, tids, anchors)):
+            box, tid = vehicles.xyxy[j], int(tids[j])
             one = vehicles[j]
-            index = self._match(tid, box, updated)
             if index is None:
                 if not enforced:
                     continue
                 self.parked.append(_Parked(tid, anchors[j].copy(), Moment.of(obs, one), box.copy(), now))
-                updated.add(len(self.parked) - 1)
                 continue
             parked = self.parked[index]
-            updated.add(index)
-            height = max(float(box[3] - box[1]), 1.0)
-            moved = float(np.linalg.norm(anchors[j] - parked.anchor0)) > rule.max_move_frac * height
+            moved = not self._at_spot(parked, box, anchors[j])
             if moved and not parked.filed:  # it was driving, not parked: the clock starts again here
                 parked.anchor0, parked.first = anchors[j].copy(), Moment.of(obs, one)
             parked.track_id, parked.box, parked.last_seen = tid, box.copy(), now
@@ -154,17 +158,47 @@ class ParkingZoneRule(ZoneRule):
             p for p in self.parked if now - p.last_seen <= (rule.rearm_after_s if p.filed else rule.max_gap_s)
         ]
 
-    def _match(self, tid: int, box: np.ndarray, taken: set[int]) -> int | None:
-        for i, p in enumerate(self.parked):
-            if p.track_id == tid and i not in taken:
-                return i
-        # Id switch or re-acquired after occlusion: the same spot, a new id.
-        free = [i for i in range(len(self.parked)) if i not in taken]
-        if not free:
-            return None
-        ious = iou_matrix(box[None, :], np.stack([self.parked[i].box for i in free]))[0]
-        best = int(np.argmax(ious))
-        return free[best] if ious[best] >= 0.3 else None
+    def _associate(self, xyxy: np.ndarray, tids: np.ndarray, anchors: np.ndarray) -> list[int | None]:
+        """For each vehicle (boxes (N, 4), track ids (N,), anchors (N, 2)), the index of its record in
+        `self.parked`, or None (a vehicle not seen before).
+
+        Every vehicle is matched by its own tracker id before any is matched by spot, so a car
+        arriving beside a parked one can never take that record while the parked car is still in
+        view. A filed record stays where its car stood: its track id seen far from that spot (the
+        tracker handed the id to a neighbour, or the car drove off) is a new vehicle.
+        """
+        out: list[int | None] = [None] * len(xyxy)
+        taken: set[int] = set()
+        for j in range(len(xyxy)):  # 1. by tracker id
+            for i, p in enumerate(self.parked):
+                if i in taken or p.track_id != int(tids[j]):
+                    continue
+                if not p.filed or self._at_spot(p, xyxy[j], anchors[j]):
+                    out[j] = i
+                    taken.add(i)
+                    break
+        for j in range(len(xyxy)):  # 2. id switch or re-acquired after occlusion: the same spot, a new id
+            if out[j] is not None:
+                continue
+            free = [i for i in range(len(self.parked)) if i not in taken]
+            if not free:
+                break
+            ious = iou_matrix(xyxy[j][None, :], np.stack([self.parked[i].box for i in free]))[0]
+            for k in np.argsort(-ious):
+                i = free[int(k)]
+                if ious[k] < SAME_VEHICLE_MIN_IOU:
+                    break
+                if self._at_spot(self.parked[i], xyxy[j], anchors[j]):
+                    out[j] = i
+                    taken.add(i)
+                    break
+        return out
+
+    def _at_spot(self, parked: _Parked, box: np.ndarray, anchor: np.ndarray) -> bool:
+        """A vehicle (box (4,), anchor (2,)) stands where the record's vehicle came to rest: within
+        `max_move_frac` of its height, the same tolerance that tells parked from moving."""
+        height = max(float(box[3] - box[1]), 1.0)
+        return float(np.linalg.norm(anchor - parked.anchor0)) <= self.rule.max_move_frac * height
 
 
 @dataclass

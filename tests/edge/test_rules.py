@@ -82,6 +82,49 @@ def test_id_switch_does_not_file_twice_nor_reset_the_clock() -> None:
     assert events[0].confirmed.t == pytest.approx(301.0)
 
 
+# Car B parks beside car A, boxes overlapping at IoU 0.43, scoring higher (as a reported field case).
+CAR_B = [180.0, 100.0, 380.0, 200.0]
+
+
+def _adjacent(t: float, b_from: float, a_missing: tuple[float, float], b_first: bool) -> list:
+    """Detections at t: car A from 0 (but not during `a_missing`), car B from `b_from`."""
+    a = [] if a_missing[0] <= t < a_missing[1] else [("car", CAR, 0.80)]
+    b = [("car", CAR_B, 0.95)] if t >= b_from else []
+    return b + a if b_first else a + b
+
+
+@pytest.mark.parametrize(
+    ("b_from", "a_missing", "b_first"),
+    [
+        (400.0, (0.0, 0.0), True),  # A filed at 301; B arrives at 400, listed first (the higher score)
+        (400.0, (0.0, 0.0), False),
+        (400.0, (400.0, 402.0), True),  # A unseen as B arrives: the tracker hands A's id to B
+        (400.0, (399.0, 401.0), False),
+        (100.0, (0.0, 0.0), True),  # B arrives while A's dwell clock still runs
+        (100.0, (100.0, 101.0), True),
+    ],
+    ids=[
+        "b-later-b-first",
+        "b-later-a-first",
+        "a-unseen-2s-as-b-comes",
+        "a-unseen-as-b-comes",
+        "b-during-dwell",
+        "b-during-dwell-a-unseen",
+    ],
+)
+def test_a_car_parking_beside_a_filed_one_is_its_own_case(
+    b_from: float, a_missing: tuple[float, float], b_first: bool
+) -> None:
+    timeline = [(t, _adjacent(t, b_from, a_missing, b_first)) for t in every(1.0, 1200.0)]
+    events = run(parking(), timeline)
+    boxes = [list(map(float, e.confirmed.detections.xyxy[0])) for _, e in events]
+    assert sorted(boxes) == sorted([CAR, CAR_B]), f"one case per car expected, got cases for {boxes}"
+    (t_a, _), (t_b, _) = sorted(events, key=lambda te: float(te[1].confirmed.detections.xyxy[0][0]))
+    assert t_a >= 301.0 and t_b >= b_from + 300.0  # each car on its own dwell clock
+    if b_from > 301.0:
+        assert t_a == pytest.approx(301.0)
+
+
 def test_moving_car_is_not_parked() -> None:
     timeline = [(t, [("car", [100 + 40 * t, 100, 300 + 40 * t, 200], 0.9)]) for t in every(1.0, 20.0)]
     timeline += [(t, [("car", [100 + 40 * (t % 20), 100, 300 + 40 * (t % 20), 200], 0.9)]) for t in every(1.0, 40)]
