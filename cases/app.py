@@ -28,6 +28,7 @@ from streetwatch.cases.middleware import (
     NulQueryMiddleware,
     SecurityHeadersMiddleware,
 )
+from streetwatch.cases.rate_limit import RateLimitMiddleware, RateRule, TokenBuckets
 from streetwatch.cases.service import CaseServiceError
 from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.cases.settings import CaseSettings, load_settings, startup_signing_key
@@ -102,12 +103,34 @@ def create_app(settings: CaseSettings) -> FastAPI:
     app.add_middleware(NulQueryMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.request_body_limit)
+    app.add_middleware(RateLimitMiddleware, rules=_rate_rules(settings))
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     log.info(
         "case service ready",
         extra={"database": engine.url.render_as_string(hide_password=True), "evidence_dir": str(state.store.root)},
     )
     return app
+
+
+def _rate_rules(settings: CaseSettings) -> list[RateRule]:
+    """The endpoints anyone can reach: people's reports (Open311) and sign-in (token guessing)."""
+    rules = []
+    if settings.rate_limit_open311_per_minute:
+        paths = frozenset(f"{open311.router.prefix}/requests.{fmt}" for fmt in ("json", "xml"))
+        buckets = TokenBuckets(settings.rate_limit_open311_per_minute)
+        rules.append(
+            RateRule(
+                "Open311 reports",
+                "POST",
+                paths,
+                buckets,
+                reply=lambda path, message: open311.error_reply(path, 429, message),
+            )
+        )
+    if settings.rate_limit_login_per_minute:
+        paths = frozenset({f"{review.router.prefix}/login"})
+        rules.append(RateRule("sign-in attempts", "POST", paths, TokenBuckets(settings.rate_limit_login_per_minute)))
+    return rules
 
 
 def _is_open311(request: Request) -> bool:

@@ -114,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from streetwatch.cases import migrate
     from streetwatch.cases.db import open_database
+    from streetwatch.cases.http_deadlines import PROTOCOL
     from streetwatch.cases.settings import load_settings
 
     overrides = {"database_url": args.db, "data_dir": args.data_dir, "evidence_dir": args.evidence_dir}
@@ -138,6 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "streetwatch.cases.app:app_from_env",
         factory=True,
+        http=PROTOCOL,  # uvicorn's h11 protocol with request deadlines (slow clients are cut off)
         host=args.host,
         port=args.port,
         workers=args.workers,

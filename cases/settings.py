@@ -49,7 +49,24 @@ class StorageSettings(BaseSettings):
         return (self.data_dir / "evidence").resolve()
 
 
-class CaseSettings(StorageSettings):
+class ConnectionSettings(BaseSettings):
+    """How long a client may take to send its request (`http_deadlines.py`, read by the HTTP protocol
+    of each worker process). Defaults as Apache's mod_reqtimeout: `header=20 body=20,MinRate=500`."""
+
+    model_config = SettingsConfigDict(env_prefix="STREETWATCH_CASES_", extra="forbid", populate_by_name=True)
+
+    request_header_timeout_s: float = Field(
+        default=20.0, gt=0, le=3600, description="a request's headers must arrive within this (else 408, closed)"
+    )
+    request_body_timeout_s: float = Field(
+        default=20.0, gt=0, le=3600, description="a request's body must arrive within this, extended by min_rate"
+    )
+    request_body_min_rate: float = Field(
+        default=500.0, gt=0, description="bytes per second: each this many bytes received extend the body deadline 1 s"
+    )
+
+
+class CaseSettings(StorageSettings, ConnectionSettings):
     """Everything the running service needs."""
 
     dev_mode: bool = Field(default=False, description="allow a missing or weak secret key (never in production)")
@@ -87,6 +104,15 @@ class CaseSettings(StorageSettings):
     forward_backoff_initial_s: float = Field(default=5.0, gt=0, le=3600)
     forward_backoff_max_s: float = Field(default=1800.0, gt=0, le=86400)
     forward_poll_s: float = Field(default=2.0, gt=0, le=600, description="how often the forwarder looks for work")
+    rate_limit_open311_per_minute: int = Field(
+        default=10,
+        ge=0,
+        le=100_000,
+        description="Open311 POSTs per client address a minute (a burst of that many); 0: off",
+    )
+    rate_limit_login_per_minute: int = Field(
+        default=5, ge=0, le=100_000, description="review sign-in attempts per client address per minute; 0: off"
+    )
     migrate_on_start: bool = True
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
