@@ -24,3 +24,22 @@ REJECT_REASON_MSGIDS: tuple[str, ...] = (
     N_("duplicate of another case"),
     N_("camera problem (blurred, moved, dark frame)"),
 )
+
+# What a reviewer reads for a model class (box labels, the box editor's class list); the taxonomy
+# name stays the value the API takes. tests/cases/test_cases_i18n.py checks every class has one.
+CLASS_LABELS: dict[str, str] = {
+    "person": N_("person"),
+    "bicycle": N_("bicycle"),
+    "car": N_("car"),
+    "motorcycle": N_("motorcycle"),
+    "bus": N_("bus"),
+    "truck": N_("truck"),
+    "umbrella": N_("umbrella"),
+    "dining_table": N_("table"),
+    "garbage": N_("garbage"),
+    "garbage_bin": N_("garbage bin"),
+    "bin_overflow": N_("overflowing bin"),
+    "fire": N_("fire"),
+    "smoke": N_("smoke"),
+    "stall": N_("stall"),
+}

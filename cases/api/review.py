@@ -22,12 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from streetwatch.cases import review_session
 from streetwatch.cases.api.deps import DbSession, StateDep, from_cookie
 from streetwatch.cases.i18n import LANGUAGE_COOKIE, LANGUAGES, Locale, choose_language, translations
-from streetwatch.cases.labels import BASIS_LABELS, VIOLATION_LABELS
+from streetwatch.cases.labels import BASIS_LABELS, CLASS_LABELS, VIOLATION_LABELS
 from streetwatch.cases.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS, CaseStatus
 from streetwatch.cases.models import utcnow
 from streetwatch.cases.review_boxes import save_boxes
 from streetwatch.cases.review_queries import review_page
 from streetwatch.cases.schemas import BoxesRequest, CasePublic, TransitionRequest
+from streetwatch.cases.script_messages import script_messages
 from streetwatch.cases.service import CaseFilter, CaseServiceError, get_case, transition
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import Principal, TokenKind, resolve_token
@@ -89,6 +90,8 @@ def _render(request: Request, state: AppState, name: str, context: dict[str, Any
         "workflow": state.workflow,
         "reject_reasons": [(r.value, loc.gettext(label)) for r, label in REJECT_REASON_LABELS.items()],
         "box_classes": list(CLASS_NAMES),
+        "class_labels": {name: loc.gettext(label) for name, label in CLASS_LABELS.items()},
+        "script_messages": script_messages(loc),
         **context,
     }
     response = templates_for(loc.language).TemplateResponse(request, name, full, status_code=status_code)

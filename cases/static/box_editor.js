@@ -8,6 +8,27 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const MIN_SIZE = 2;
 
+  // Every word this script shows comes from the page's `page-messages` dictionary, translated on
+  // the server from the review page's catalogue (cases/script_messages.py); a key it lacks shows
+  // as the key itself, which the browser tests would see.
+  const PAGE = (() => {
+    const el = document.getElementById("page-messages");
+    try { return JSON.parse(el.textContent); } catch (e) { return { messages: {}, classes: {} }; }
+  })();
+
+  function t(key, params) {
+    let text = PAGE.messages[key];
+    if (text === undefined) return key;
+    Object.entries(params || {}).forEach(([name, value]) => { text = text.split(`%(${name})s`).join(String(value)); });
+    return text;
+  }
+
+  function tn(key, n, params) {
+    return t(`${key}.${n === 1 ? "one" : "other"}`, Object.assign({ n: n }, params));
+  }
+
+  function classLabel(cls) { return PAGE.classes[cls] || cls; }
+
   function parse(el, name) {
     try { return JSON.parse(el.dataset[name]); } catch (e) { return null; }
   }
@@ -78,7 +99,7 @@
       this.tools.hidden = false;
       this.keys.hidden = false;
       if (this.selected < 0 && this.boxes.length) this.selected = 0;
-      this.say("editing boxes");
+      this.say(t("editing"));
       this.render();
     }
 
@@ -87,7 +108,7 @@
       this.article.classList.remove("editing");
       this.tools.hidden = true;
       this.keys.hidden = true;
-      this.say(this.dirty ? "unsaved box edits: they are saved with the verdict, or press s" : "");
+      this.say(this.dirty ? t("unsaved") : "");
       this.render();
     }
 
@@ -143,7 +164,7 @@
     }
 
     async save() {
-      this.say("saving…");
+      this.say(t("saving"));
       try {
         const response = await fetch(`/api/v1/cases/${this.caseId}/boxes`, {
           method: "PUT",
@@ -153,15 +174,15 @@
         });
         const body = await response.json();
         if (!response.ok) {
-          this.say(`not saved: ${typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)}`);
+          this.say(t("not_saved", { error: typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail) }));
           return;
         }
         this.boxes = body.reviewed_boxes.map((b) => ({ cls: b.class, box: b.box, detection: b.detection }));
         this.dirty = false;
-        this.say(`saved ${this.boxes.length} boxes`);
+        this.say(tn("saved", this.boxes.length));
         this.render();
       } catch (e) {
-        this.say(`not saved: ${e}`);
+        this.say(t("not_saved", { error: e }));
       }
     }
 
@@ -271,14 +292,14 @@
         rect.dataset.cls = b.cls;
         rect.dataset.origin = origin;
         const title = document.createElementNS(SVG_NS, "title");
-        title.textContent = `${b.cls} (${origin})`;
+        title.textContent = t("box_title", { cls: classLabel(b.cls), origin: t(origin) });
         rect.appendChild(title);
         svg.appendChild(rect);
         const label = document.createElementNS(SVG_NS, "text");
         label.setAttribute("x", x1);
         label.setAttribute("y", Math.max(y1, handle * 1.5));
         label.setAttribute("class", "label");
-        label.textContent = b.cls;
+        label.textContent = classLabel(b.cls);
         svg.appendChild(label);
         if (this.active && i === this.selected) {
           [["nw", x1, y1], ["ne", x2, y1], ["sw", x1, y2], ["se", x2, y2]].forEach(([corner, cx, cy]) => {

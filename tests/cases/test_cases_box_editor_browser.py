@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from case_builders import file_new
 from conftest import LiveServer
-from test_cases_review_browser import browser  # noqa: F401 (the shared Chromium fixture)
+from test_cases_review_browser import browser, screenshot_dir  # noqa: F401 (the shared Chromium fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +58,7 @@ def test_edit_boxes_with_keyboard_and_mouse_then_accept(browser, sqlite_server: 
         assert article.locator("rect.box").count() == 3
         page.keyboard.press("s")
         page.wait_for_function(
-            "el => el.textContent.startsWith('saved 3 boxes')", arg=article.locator(".editor-status").element_handle()
+            "el => el.textContent === '已保存 3 个标注框'", arg=article.locator(".editor-status").element_handle()
         )
         page.keyboard.press("Escape")  # done editing: the queue's shortcuts work again
         with page.expect_navigation():
@@ -111,3 +113,48 @@ def test_unsaved_edits_travel_with_the_rejection(browser, sqlite_server: LiveSer
         [],
     )
     assert "1 model boxes deleted" in next(h["reason"] for h in saved["history"] if h["action"] == "boxes")
+
+
+EDITOR_WORDS = {
+    # language: (status while editing, the car's label, the added stall's label, its tooltip, after saving 2)
+    "zh_CN": ("正在编辑标注框", "汽车", "摊位", "摊位（人工）", "已保存 2 个标注框"),
+    "en": ("editing boxes", "car", "stall", "stall (human)", "saved 2 boxes"),
+}
+
+
+@pytest.mark.parametrize("language", list(EDITOR_WORDS))
+def test_the_editor_speaks_the_page_language(browser, sqlite_server: LiveServer, tmp_path: Path, language) -> None:  # noqa: F811
+    """Chinese by default, English when chosen: the script's status line, box labels, tooltips and
+    class list all come from the page's catalogue."""
+    editing, car, stall, stall_title, saved = EDITOR_WORDS[language]
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        seed = 960 + len(language)
+        case = file_new(client, token, device, cameras[0], seed=seed, violation_type="occupied_lane_vending")
+    cid = case["id"]
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    try:
+        _login(page, sqlite_server)
+        if language != "zh_CN":  # nothing to choose for Chinese: it is the default
+            page.goto(f"{sqlite_server.base_url}/review?lang={language}")
+        article = page.locator(f"#case-{cid}")
+        article.locator("h2").click()
+        page.keyboard.press("e")
+        status = article.locator(".editor-status")
+        assert status.text_content() == editing
+        assert article.locator("svg text.label").all_text_contents() == [car]
+        page.keyboard.press("b")  # a stall
+        assert article.locator("svg text.label").all_text_contents() == [car, stall]
+        assert article.locator("rect.box[data-cls=stall] title").text_content() == stall_title
+        assert article.locator("select.box-class option[value=stall]").text_content() == stall
+        assert article.locator("select.box-class option:checked").text_content() == stall
+        article.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir(tmp_path) / f"box-editor-{language}.png"))
+        page.keyboard.press("s")
+        page.wait_for_function("([el, want]) => el.textContent === want", arg=[status.element_handle(), saved])
+        page.keyboard.press("Escape")
+    finally:
+        page.close()
+    with sqlite_server.reviewer_client() as reviewer:
+        boxes = reviewer.get(f"/api/v1/cases/{cid}").json()["reviewed_boxes"]
+    assert [b["class"] for b in boxes] == ["car", "stall"]  # labels are for people; the API keeps taxonomy names

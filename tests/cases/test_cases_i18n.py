@@ -4,6 +4,7 @@ committed .mo is exactly what the committed .po compiles to (nothing is compiled
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,8 +17,10 @@ from babel.messages.pofile import read_po
 
 from streetwatch.cases import i18n
 from streetwatch.cases.i18n import LOCALE_DIR, Locale, choose_language, translations
-from streetwatch.cases.labels import REJECT_REASON_MSGIDS, VIOLATION_LABELS
+from streetwatch.cases.labels import CLASS_LABELS, REJECT_REASON_MSGIDS, VIOLATION_LABELS
 from streetwatch.cases.lifecycle import STATUS_LABELS, CaseStatus
+from streetwatch.cases.script_messages import script_messages
+from streetwatch.models.taxonomy import CLASS_NAMES
 from streetwatch.verdicts import REJECT_REASON_LABELS
 
 CASES_DIR = Path(i18n.__file__).resolve().parent
@@ -40,7 +43,12 @@ def test_there_is_a_chinese_catalogue() -> None:
 def test_every_string_is_translated(po: Path) -> None:
     with po.open("rb") as handle:
         catalogue = read_po(handle)
-    translated = {m.id for m in catalogue if m.id and m.string and not m.fuzzy}
+    # A plural entry's id is (singular, plural) and its string one text per form: all must be there.
+    translated = {
+        m.id[0] if isinstance(m.id, tuple) else m.id
+        for m in catalogue
+        if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string) and not m.fuzzy
+    }
     wanted = extracted()
     assert len(wanted) > 50
     missing = sorted(wanted - translated)
@@ -82,3 +90,32 @@ def test_local_time_and_language_choice() -> None:
     assert choose_language("xx", None, "zh_CN") == "zh_CN"
     with pytest.raises(ValueError, match="unknown language 'fr'"):
         translations("fr")
+
+
+SCRIPTS = sorted((CASES_DIR / "static").glob("*.js"))
+
+
+def test_every_model_class_has_a_label_in_both_languages() -> None:
+    assert tuple(CLASS_LABELS) == CLASS_NAMES
+    zh = script_messages(Locale("zh_CN", ZoneInfo("Asia/Shanghai")))["classes"]
+    en = script_messages(Locale("en", ZoneInfo("Asia/Shanghai")))["classes"]
+    assert zh["stall"] == "摊位" and en["stall"] == "stall" and en["dining_table"] == "table"
+    assert all(zh[c] != en[c] for c in CLASS_NAMES)
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_show_only_catalogue_strings(script: Path) -> None:
+    """What a script puts on the page goes through t()/tn()/classLabel(); every key it asks for exists
+    and is translated."""
+    source = script.read_text(encoding="utf-8")
+    zh = script_messages(Locale("zh_CN", ZoneInfo("Asia/Shanghai")))["messages"]
+    en = script_messages(Locale("en", ZoneInfo("Asia/Shanghai")))["messages"]
+    keys = set(re.findall(r"\bt\(\s*\"([^\"]+)\"", source))
+    keys |= {f"{k}.{form}" for k in re.findall(r"\btn\(\s*\"([^\"]+)\"", source) for form in ("one", "other")}
+    assert keys <= set(zh), f"{script.name} asks for keys the page does not carry: {sorted(keys - set(zh))}"
+    assert all(zh[k] != en[k] for k in keys)
+    shown = re.findall(r"(?:\.say\(|textContent\s*=|\.title\s*=|placeholder\s*=|alert\()\s*([^;]*)", source)
+    literal = [expr for expr in shown if re.match(r"\s*[`\"']", expr) and not re.match(r"\s*[\"']{2}", expr)]
+    assert not literal, f"{script.name} shows hard-coded text: {literal}"
+    ternary = [expr for expr in shown if re.search(r"\?\s*[`\"'][^`\"']", expr)]
+    assert not ternary, f"{script.name} shows hard-coded text: {ternary}"
