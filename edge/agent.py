@@ -132,7 +132,9 @@ class EdgeAgent:
                     cases=r.cases,
                     zones=tuple(z.id for z in r.config.zones),
                     model=r.model.detector.info.path.name,
-                    rules_that_cannot_fire=tuple(zr.zone_config.id for zr in r.rules.zone_rules if not zr.can_fire),
+                    rules_that_cannot_fire=tuple(
+                        zr.zone_config.id for zr in r.rules.zone_rules if not (zr.can_fire and zr.in_view)
+                    ),
                     health_events={p: n for (c, p), n in health_events.items() if c == camera_id},
                 )
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,6 +16,8 @@ from streetwatch.edge.tracker import ByteTracker
 from streetwatch.edge.vending import AllowZones, VendingZoneRule
 from streetwatch.edge.workdays import WorkCalendar, warn_uncovered
 from streetwatch.inference.detections import Detections
+
+log = logging.getLogger(__name__)
 
 
 class CameraRules:
@@ -40,6 +43,33 @@ class CameraRules:
         start_conf = max(config.rules.tracking.start_conf, config.model_for(camera).conf)
         self.tracker = ByteTracker(high_conf=start_conf, max_age_s=max_age)
         self.allow_zones = AllowZones(camera.allow_zones, self.calendar)
+        self.frame_size: tuple[int, int] | None = None  # (width, height) of the latest frame
+
+    def see_frame_size(self, width: int, height: int) -> None:
+        """On the first frame and whenever the picture's size changes: zones wholly outside it cannot fire."""
+        if self.frame_size == (width, height):
+            return
+        self.frame_size = (width, height)
+        stated = self.camera.frame_size
+        if stated is not None and tuple(stated) != (width, height):
+            log.warning(
+                "camera %s: the picture is %dx%d, the config's frame_size says %dx%d: check the zones on the snapshot",
+                self.camera.id,
+                width,
+                height,
+                *stated,
+            )
+        for zone_rule in self.zone_rules:
+            if not zone_rule.see_frame_size(width, height):
+                log.warning(
+                    "camera %s zone %s: the polygon lies wholly outside the %dx%d picture, so %s can never be "
+                    "filed there; redraw it on the snapshot (listed in /cameras rules_that_cannot_fire)",
+                    self.camera.id,
+                    zone_rule.zone_config.id,
+                    width,
+                    height,
+                    zone_rule.zone_config.violation,
+                )
 
     def track(self, detections: Detections, now: float) -> Detections:
         """All detections, with tracker ids on the vehicle classes (-1 elsewhere)."""
@@ -52,6 +82,8 @@ class CameraRules:
 
     def step(self, obs: Observation, healthy: bool = True) -> list[ViolationEvent]:
         """`obs.detections` are raw detector output; tracking happens here. Unhealthy = rules paused."""
+        height, width = obs.frame.shape[:2]
+        self.see_frame_size(width, height)
         tracked = Observation(obs.camera_id, obs.t, obs.wall, obs.frame, self.track(obs.detections, obs.t))
         local = obs.wall.astimezone(self.tz)
         events: list[ViolationEvent] = []

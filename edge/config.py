@@ -9,6 +9,7 @@ wall-clock matters and are never scaled.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import date
@@ -29,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from streetwatch.contract import Identifier, Location
+from streetwatch.contract import MAX_FRAME_SIDE, FrameSide, Identifier, Location
 from streetwatch.edge.yaml_lines import load_with_lines
 from streetwatch.errors import ConfigError
 from streetwatch.models.taxonomy import CLASS_NAMES, STALL, STALL_PROXY_CLASSES, ViolationType
@@ -475,12 +476,50 @@ class RulesConfig(_Model):
 def check_polygon(value: list[tuple[float, float]]) -> list[tuple[float, float]]:
     if len(value) < 3:
         raise ValueError(f"a polygon needs at least 3 points, got {len(value)}")
-    if any(x < 0 or y < 0 for x, y in value):
-        raise ValueError("polygon points must be non-negative pixel coordinates")
-    area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(value, value[1:] + value[:1], strict=True))
-    if abs(area2) < 2.0:
+    for i, (x, y) in enumerate(value):
+        # YAML's .nan/.inf are floats: a NaN point is inside nothing (the zone would never fire) and
+        # cannot be drawn on the snapshot.
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise FieldProblem((i,), f"expected finite pixel coordinates [x, y], got [{x}, {y}]")
+        if x < 0 or y < 0:
+            raise FieldProblem((i,), f"expected non-negative pixel coordinates [x, y], got [{x}, {y}]")
+        if x > MAX_FRAME_SIDE or y > MAX_FRAME_SIDE:
+            raise FieldProblem(
+                (i,), f"expected pixel coordinates of a camera picture (at most {MAX_FRAME_SIDE}), got [{x}, {y}]"
+            )
+    if _area(value) < 1.0:
         raise ValueError("polygon has no area (points are collinear or repeated)")
     return value
+
+
+def _area(points: list[tuple[float, float]]) -> float:
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))) / 2
+
+
+def area_in_frame(polygon: list[tuple[float, float]], width: float, height: float) -> float:
+    """Area (px^2) of the polygon's part inside the frame [0, width] x [0, height]: 0 = a zone no
+    detection can be anchored in. Sutherland-Hodgman clipping by the frame's four edges (the frame is
+    convex, so any simple polygon, convex or not, clips to the right area)."""
+    edges = [  # (inside test, intersection of segment a-b with the edge)
+        (lambda p: p[0] >= 0, lambda a, b: (0.0, a[1] + (b[1] - a[1]) * (0 - a[0]) / (b[0] - a[0]))),
+        (lambda p: p[0] <= width, lambda a, b: (width, a[1] + (b[1] - a[1]) * (width - a[0]) / (b[0] - a[0]))),
+        (lambda p: p[1] >= 0, lambda a, b: (a[0] + (b[0] - a[0]) * (0 - a[1]) / (b[1] - a[1]), 0.0)),
+        (lambda p: p[1] <= height, lambda a, b: (a[0] + (b[0] - a[0]) * (height - a[1]) / (b[1] - a[1]), height)),
+    ]
+    points = list(polygon)
+    for inside, cross in edges:
+        if not points:
+            return 0.0
+        clipped: list[tuple[float, float]] = []
+        for a, b in zip(points[-1:] + points[:-1], points, strict=True):
+            if inside(b):
+                if not inside(a):
+                    clipped.append(cross(a, b))
+                clipped.append(b)
+            elif inside(a):
+                clipped.append(cross(a, b))
+        points = clipped
+    return _area(points) if len(points) >= 3 else 0.0
 
 
 class ZoneConfig(_Model):
@@ -618,6 +657,11 @@ class CameraConfig(_Model):
     )
     enabled: bool = Field(default=True, description="false keeps the camera in the file but does not open it")
     clip: ClipConfig = Field(default_factory=ClipConfig, description="an MP4 clip per case (off by default)")
+    frame_size: tuple[FrameSide, FrameSide] | None = Field(
+        default=None,
+        description="the camera's picture [width, height] in pixels, where known: `edge check` then refuses zones "
+        "that lie wholly outside it, and the agent warns when the live picture differs",
+    )
 
     @model_validator(mode="after")
     def _clips_need_packets(self) -> CameraConfig:
@@ -634,6 +678,22 @@ class CameraConfig(_Model):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"zone ids (allow-zones too) must be unique within a camera; repeated: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _zones_in_frame(self) -> CameraConfig:
+        """With the picture's size stated, a zone wholly outside it is a mistake (no detection can be in it)."""
+        if self.frame_size is None:
+            return self
+        width, height = self.frame_size
+        for field, zones in (("zones", self.zones), ("allow_zones", self.allow_zones)):
+            for i, zone in enumerate(zones):
+                if area_in_frame(zone.polygon, width, height) <= 0:
+                    raise FieldProblem(
+                        (field, i, "polygon"),
+                        f"lies wholly outside the {width}x{height} picture (frame_size), so it can never match; "
+                        f"expected points within [0, {width}] x [0, {height}]",
+                    )
         return self
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streetwatch.edge.config import ParkingRule, PresenceRule, Rule, ZoneConfig
+from streetwatch.edge.config import ParkingRule, PresenceRule, Rule, ZoneConfig, area_in_frame
 from streetwatch.edge.events import Moment, Observation, ViolationEvent
 from streetwatch.edge.zones import PolygonZone
 from streetwatch.inference.boxes import iou_matrix
@@ -58,10 +58,17 @@ class ZoneRule:
         self.rule = rule
         self.class_ids = class_ids_for(names, rule.classes)
         self._last_filed: float | None = None
+        self.in_view = True  # False once a frame shows the polygon lies wholly outside the picture
 
     @property
     def can_fire(self) -> bool:
         return len(self.class_ids) > 0
+
+    def see_frame_size(self, width: int, height: int) -> bool:
+        """The camera's picture is width x height: is any of the zone inside it? (Only the live frame
+        can tell, unless the config states `frame_size`: a detector's boxes lie within the picture.)"""
+        self.in_view = area_in_frame(self.zone_config.polygon, width, height) > 0
+        return self.in_view
 
     def relevant(self, detections: Detections) -> Detections:
         """Detections of this rule's classes, confident enough, anchored inside the zone."""

@@ -3,12 +3,12 @@
 `load_with_lines(text)` returns the plain data (dicts, lists, scalars) and a `LineMap` that turns
 a pydantic error location such as `('cameras', 0, 'zones', 1, 'polygon')` into a line number: the
 line of the deepest node of that path that exists in the file (a missing field points at the
-mapping that should hold it).
+mapping that should hold it). A key given twice in one mapping is an error with both lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import yaml
@@ -57,4 +57,32 @@ def load_with_lines(text: str, source: str = "<config>") -> tuple[object, LineMa
         raise ConfigError(f"{source}: {where}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: invalid YAML: {exc}") from None
+    duplicates = list(_duplicate_keys(root, set())) if root is not None else []
+    if duplicates:
+        raise ConfigError(f"{source}: {len(duplicates)} problem(s)\n" + "\n".join(duplicates))
     return data, LineMap(root)
+
+
+def _duplicate_keys(node: yaml.Node, seen: set[int]) -> Iterator[str]:
+    """A key given twice in one mapping: YAML loaders keep the last one silently, so whichever the
+    installer meant, one of the two settings would be ignored. `seen`: nodes already visited (an
+    alias repeats a node, and may even contain itself)."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                line = key_node.start_mark.line + 1
+                if key_node.value in first_line:
+                    yield (
+                        f"line {line}: duplicate key {key_node.value!r} (first at line {first_line[key_node.value]}); "
+                        "expected each key once in a mapping (YAML would silently keep only the last)"
+                    )
+                else:
+                    first_line[key_node.value] = line
+            yield from _duplicate_keys(value_node, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            yield from _duplicate_keys(child, seen)

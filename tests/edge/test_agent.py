@@ -127,7 +127,12 @@ def test_a_camera_with_its_own_model_runs_and_files_with_it(
 
 def test_local_api_and_clean_stop(tmp_path: Path, coco_model: Path, bus_video: Path) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"  # no case service listens there: cases stay in the outbox
-    config = agent_config(tmp_path, coco_model, bus_video, nobody, realtime=True, loop=True, sample_fps=2)
+    zones = [
+        {"id": "curb", "type": "no_parking", "polygon": [[250, 250], [640, 250], [640, 360], [250, 360]]},
+        # Drawn for a 1080p picture; this camera sends 640x360: only the live frame can tell.
+        {"id": "beyond", "type": "no_parking", "polygon": [[1300, 0], [1900, 0], [1900, 700]]},
+    ]
+    config = agent_config(tmp_path, coco_model, bus_video, nobody, realtime=True, loop=True, sample_fps=2, zones=zones)
     agent = EdgeAgent(config)
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(agent.run()))
@@ -142,8 +147,9 @@ def test_local_api_and_clean_stop(tmp_path: Path, coco_model: Path, bus_video: P
         cameras = httpx.get(f"{base}/cameras").json()
         assert cameras[0]["id"] == "cam-1" and cameras[0]["connected"] is True
         assert cameras[0]["source_kind"] == "file" and cameras[0]["model"] == coco_model.name
+        assert cameras[0]["rules_that_cannot_fire"] == ["beyond"]  # known once a frame has been judged
         snap = httpx.get(f"{base}/cameras/cam-1/snapshot.jpg")
-        assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
+        assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"  # the zone off the picture is no 500
         assert httpx.get(f"{base}/cameras/nope/snapshot.jpg").status_code == 404
         metrics = httpx.get(f"{base}/metrics").text
         for name in (

@@ -254,3 +254,111 @@ def test_check_refuses_a_storage_root_that_is_a_file(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "line 8: storage.root" in result.stderr and "is a file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- configs that would pass and never work ------------------------------------------------------------
+def framed(frame_size: str, polygon: str) -> str:
+    """GOOD with `frame_size` on the camera (line 12) and the zone's polygon (then on line 17)."""
+    text = GOOD.replace("    source: clip.mp4\n", f"    source: clip.mp4\n    frame_size: {frame_size}\n")
+    return text.replace("        polygon: [[0, 0], [100, 0], [100, 100]]", f"        polygon: {polygon}")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            with_line(16, "        polygon: [[0, 0], [.nan, 0], [100, 100]]"),
+            r"line 16: cameras\[0\]\.zones\[0\]\.polygon\[1\]: expected finite pixel coordinates .*got \[nan, 0",
+        ),
+        (
+            with_line(16, "        polygon:\n          - [0, 0]\n          - [100, 0]\n          - [100, .inf]"),
+            r"line 19: cameras\[0\]\.zones\[0\]\.polygon\[2\]: expected finite .*got \[100\.0, inf\]",
+        ),
+        (
+            with_line(16, "        polygon: [[0, 0], [100, -.inf], [100, 100]]"),
+            r"line 16: cameras\[0\]\.zones\[0\]\.polygon\[1\]: expected finite",
+        ),
+        (
+            with_line(16, "        polygon: [[-20, 0], [100, 0], [100, 100]]"),
+            r"line 16: cameras\[0\]\.zones\[0\]\.polygon\[0\]: expected non-negative .*got \[-20\.0, 0\.0\]",
+        ),
+        (
+            with_line(16, "        polygon: [[0, 0], [1e12, 0], [100, 100]]"),
+            r"line 16: .*polygon\[1\]: expected pixel coordinates of a camera picture \(at most 100000\)",
+        ),
+        (
+            framed("[1280, 720]", "[[1300, 0], [1900, 0], [1900, 700]]"),
+            r"line 17: cameras\[0\]\.zones\[0\]\.polygon: lies wholly outside the 1280x720 picture \(frame_size\)",
+        ),
+        (
+            framed("[1280, 720]", "[[0, 720], [1280, 720], [1280, 900]]"),  # touches the bottom edge only
+            r"line 17: .*wholly outside the 1280x720 picture",
+        ),
+        (framed("[1280, .inf]", "[[0, 0], [100, 0], [100, 100]]"), r"line 12: cameras\[0\]\.frame_size\[1\]"),
+        (framed("[0, 720]", "[[0, 0], [100, 0], [100, 100]]"), r"line 12: cameras\[0\]\.frame_size\[0\]"),
+        (
+            with_line(15, "        type: no_parking\n        type: no_vending"),
+            r"edge\.yaml: 1 problem\(s\)\nline 16: duplicate key 'type' \(first at line 15\); expected each key once",
+        ),
+        (
+            GOOD + "storage:\n  root: elsewhere\n",
+            r"line 17: duplicate key 'storage' \(first at line 7\)",
+        ),
+        (
+            with_line(12, "    location: {lat: 31.2, lon: 121.5, lat: 30.1}"),
+            r"line 12: duplicate key 'lat' \(first at line 12\)",
+        ),
+    ],
+    ids=[
+        "nan-point",
+        "inf-point-block-list",
+        "minus-inf-point",
+        "negative-point",
+        "huge-point",
+        "outside-stated-frame",
+        "touching-frame-edge-only",
+        "inf-frame-size",
+        "zero-frame-size",
+        "duplicate-zone-key",
+        "duplicate-top-level-key",
+        "duplicate-flow-mapping-key",
+    ],
+)
+def test_configs_that_would_never_work_fail_with_their_line(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, source="edge.yaml")
+
+
+def test_a_zone_partly_inside_the_stated_frame_and_yaml_merge_keys_are_fine() -> None:
+    config = parse_config(framed("[1280, 720]", "[[1200, 600], [1900, 600], [1900, 1000]]"))
+    assert config.cameras[0].frame_size == (1280, 720)
+    # A merge key's mapping may hold a key the mapping sets again: that is YAML's override, not a duplicate.
+    merged = GOOD.replace(
+        "model:\n  path: model.onnx\n", "model:\n  <<: {conf: 0.2}\n  conf: 0.3\n  path: model.onnx\n"
+    )
+    assert parse_config(merged).model.conf == 0.3
+
+
+def test_cli_check_names_the_file_and_line_of_a_nan_point_and_of_a_duplicate_key(tmp_path: Path) -> None:
+    for name, text, expected in [
+        (
+            "nan.yaml",
+            with_line(16, "        polygon: [[0, 0], [.nan, 0], [100, 100]]"),
+            "line 16: cameras[0].zones[0].polygon[1]",
+        ),
+        (
+            "dup.yaml",
+            with_line(15, "        type: no_parking\n        type: no_vending"),
+            "line 16: duplicate key 'type'",
+        ),
+    ]:
+        path = tmp_path / name
+        path.write_text(text)
+        result = subprocess.run(
+            [sys.executable, "-m", "streetwatch.cli", "edge", "check", str(path), "--no-model"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 2, result.stdout
+        assert str(path) in result.stderr and expected in result.stderr
+        assert "Traceback" not in result.stderr

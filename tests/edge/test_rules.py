@@ -256,3 +256,28 @@ def test_min_confidence_and_the_tracker_use_the_same_threshold_rule() -> None:
     assert len(run(exact, [(t, [("car", CAR, 0.5)]) for t in every(1.0, 302.0)])) == 1
     above = parking(min_confidence=0.51)
     assert run(above, [(t, [("car", CAR, 0.5)]) for t in every(1.0, 302.0)]) == []
+
+
+def test_a_zone_wholly_outside_the_live_picture_is_reported_as_unable_to_fire(caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    from streetwatch.edge.events import Observation
+
+    camera = zone_camera("no_parking")[0]
+    camera["zones"] = [
+        {"id": "curb", "type": "no_parking", "polygon": [[0, 200], [640, 200], [640, 360], [0, 360]]},
+        {"id": "beyond", "type": "no_parking", "polygon": [[1300, 0], [1900, 0], [1900, 700]]},  # drawn for 1080p
+    ]
+    camera["frame_size"] = [1920, 1080]  # what the installer believed
+    config = make_config(cameras=[camera])  # valid: at 1920x1080 both zones are in the picture
+    rules = CameraRules(config.cameras[0], config, CLASS_NAMES)
+    assert [z.in_view for z in rules.zone_rules] == [True, True]  # nothing is known before a frame
+    frame = np.zeros((360, 640, 3), dtype=np.uint8)  # the camera actually sends 640x360
+    with caplog.at_level("WARNING", logger="streetwatch.edge.camera_rules"):
+        for t in (0.0, 1.0):
+            rules.step(Observation("cam-1", t, T0_WALL, frame, dets(("car", CAR, 0.9))))
+    assert [z.in_view for z in rules.zone_rules] == [True, False]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2  # once, not per frame
+    assert "the picture is 640x360, the config's frame_size says 1920x1080" in warnings[0]
+    assert "zone beyond: the polygon lies wholly outside the 640x360 picture" in warnings[1]
