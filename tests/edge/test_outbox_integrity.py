@@ -5,10 +5,13 @@ deleted silently, and a bad database is refused with one line saying which file 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from edge_builders import make_bundle, street_frame
+import yaml
+from edge_builders import config_dict, make_bundle, street_frame
 
 from streetwatch.edge.outbox import Outbox, OutboxError
 from streetwatch.errors import StreetwatchError
@@ -98,3 +101,68 @@ def test_a_second_agent_on_the_same_folder_is_refused(tmp_path: Path) -> None:
         first.close()
     again = outbox_at(tmp_path)  # the lock goes with the process (or the close)
     again.close()
+
+
+# -- the same accidents met by `streetwatch edge run`, in real processes -------------------------------
+HOLD_ROOT = """
+import sys, time
+from pathlib import Path
+from streetwatch.edge.outbox import Outbox
+outbox = Outbox(Path(sys.argv[1]), max_bytes=500 * 1024**2, retention_days=30)
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def edge_run(tmp_path: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    """`edge run` on a config whose storage root is `root` (its model is never reached: the outbox comes first)."""
+    data = config_dict(root)
+    data["device"]["token"] = "secret-token-1"  # type: ignore[index]
+    config = tmp_path / "edge.yaml"
+    config.write_text(yaml.safe_dump(data))
+    return subprocess.run(
+        [sys.executable, "-m", "streetwatch.cli", "edge", "run", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_exit(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "error" in line]
+    for text in expected:
+        assert text in line, line
+
+
+def test_edge_run_refuses_an_emptied_outbox_with_one_line(tmp_path: Path, frame) -> None:
+    root = tmp_path / "state"
+    pending_folder(root, frame)
+    for side in root.glob("outbox.sqlite3-*"):
+        side.unlink()
+    (root / "outbox.sqlite3").write_bytes(b"")  # truncate -s 0
+    before = evidence_files(root)
+    assert_one_line_exit(edge_run(tmp_path, root), str(root / "outbox.sqlite3"), "is empty (0 bytes)", "move it aside")
+    assert evidence_files(root) == before
+
+
+def test_edge_run_refuses_a_storage_root_that_is_a_file_with_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "state"
+    root.write_text("not a folder")
+    result = edge_run(tmp_path, root)  # refused while the config is read, as `edge check` refuses it
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert str(tmp_path / "edge.yaml") in result.stderr and "storage.root" in result.stderr
+    assert "is a file; expected a folder" in result.stderr
+
+
+def test_a_second_agent_process_exits_with_one_line_and_the_lock_dies_with_its_holder(tmp_path: Path) -> None:
+    root = tmp_path / "state"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_ROOT, str(root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        assert_one_line_exit(edge_run(tmp_path, root), f"another edge agent (pid {holder.pid})", str(root))
+    finally:
+        holder.kill()  # SIGKILL: no close(), no cleanup; the OS drops the lock with the process
+        holder.wait(10)
+    outbox_at(root).close()  # the folder is free again
