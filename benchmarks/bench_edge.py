@@ -7,19 +7,25 @@ A realistic mix of cameras, in ONE run, under one latency rule, for two paths:
          (edge/change.py), keyframes decoded only when due, and the faster measured runtime.
 
 The mix: camera i has the zones of one of the three views of examples/edge.yaml, in turn
-(no_parking + garbage_watch; no_vending; burning_watch + no_parking), and every camera whose
-index falls in the static share watches a static night scene (sensor noise only); the others a
-street with a moving object. Two short 1080p H.264 clips (1 s GOP) are encoded ONCE; a loopback
-HTTP server streams their MPEG-TS bytes to every camera connection at their real bitrate.
+(no_parking + garbage_watch; no_vending; burning_watch + no_parking), each looking at something
+its rules judge (test images: garbage beside a parked bus; the bus street; fire beside the bus),
+and every camera whose index falls in the static share watches its view as a static night scene
+(sensor noise only); the others the view with a moving object. Six short 1080p H.264 clips
+(1 s GOP) are encoded ONCE; a loopback HTTP server streams their MPEG-TS bytes to every camera
+connection at their real bitrate.
 
-Both paths feed the same detector loop (a one-slot mailbox per camera, batches of the oldest
-frames, as the agent's pipeline). N "holds" when, over the measured window:
+Both paths are the edge agent itself (`EdgeAgent`: camera workers and their sources, the
+pipeline's mailbox and batches, tracking, the zones' rules, evidence and the outbox), configured
+as each path runs; only the rule times are shortened (`BENCH_RULES`) so that a trial of minutes
+confirms cases. N "holds" when, over the measured window:
 - p95 over all cameras of (decision time - capture time of the camera's previous sample - the
   camera's interval) <= 2 s: an event just after a sample is decided within the interval + 2 s;
 - every camera was judged >= 90 % of the times its interval asks for;
 - every reader keeps up with its live stream (>= 95 % of 25 frames/s read).
 The largest N that holds is found by doubling, then bisection, within a time budget per path; the
-new path starts from twice today's result.
+new path starts from twice today's result. Then both paths run on the same cameras for
+`--decide-s` and their cases are compared per (camera, zone, violation): the command fails (exit
+1) when the new path missed one that today's path confirmed.
 """
 
 from __future__ import annotations
@@ -75,21 +81,63 @@ def register(benches: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--static-share", type=float, default=1 / 3, help="share of cameras watching a static scene")
     parser.add_argument("--paths", default="today,new", help="comma-separated: today, new")
+    parser.add_argument(
+        "--decide-s",
+        type=float,
+        default=180.0,
+        help="then run both paths on the same cameras this long and compare their cases (0: skip)",
+    )
+    parser.add_argument("--decide-n", type=int, default=0, help="cameras for that comparison (default: one mix period)")
     parser.set_defaults(func=_main)
 
 
 # -- the synthetic cameras -----------------------------------------------------------------------
-def encode_clip(scene: str, seconds: float = 4.0) -> bytes:
-    """1080p 25 fps H.264 in MPEG-TS, GOP 25, from a real image, encoded once.
+# What each view shows (test images): something for each of its zones' rules to confirm. A view
+# with two zone types shows two images side by side (the second one a parked bus).
+VIEW_IMAGES: tuple[tuple[str, ...], ...] = (
+    ("garbage-*.jpg", "bus.jpg"),
+    ("bus.jpg",),
+    ("fire-*.jpg", "bus.jpg"),
+)
+# Shorter rule times than a city's defaults, so that a trial of minutes confirms cases; the
+# sampling intervals, which decide the capacity, stay the defaults of edge/sampling.py.
+BENCH_RULES: dict[str, dict[str, float]] = {
+    "illegal_parking": {"dwell_s": 40},
+    "exposed_garbage": {"window_s": 120, "min_duration_s": 90},
+    "occupied_lane_vending": {"window_s": 60, "min_duration_s": 45, "keeper_still_s": 20},
+}
 
-    moving: a block crosses the street (every frame differs);
-    static: the same street at night, only sensor noise changes (what a quiet camera sends).
+
+def _image(pattern: str) -> np.ndarray:
+    import cv2
+
+    paths = sorted((REPO / "tests" / "data" / "images").glob(pattern))
+    image = cv2.imread(str(paths[0])) if paths else None
+    if image is None:
+        raise FileNotFoundError(f"tests/data/images/{pattern}: the benchmark's scenes need this test image")
+    return image
+
+
+def scene_frame(view: int) -> np.ndarray:
+    """(1080, 1920, 3) BGR: the view's images side by side, each scaled to its share of the frame."""
+    import cv2
+
+    images = [_image(p) for p in VIEW_IMAGES[view]]
+    width = SIZE[0] // len(images)
+    return np.concatenate([cv2.resize(im, (width, SIZE[1])) for im in images], axis=1)
+
+
+def encode_clip(view: int, scene: str, seconds: float = 4.0) -> bytes:
+    """1080p 25 fps H.264 in MPEG-TS, GOP 25, of one view, encoded once.
+
+    moving: a block crosses the top of the picture (every frame differs; it covers none of the
+    things the rules judge); static: the same view at night, only sensor noise changes (what a
+    quiet camera sends).
     """
     import av
     import cv2
 
-    image = cv2.imread(str(REPO / "tests" / "data" / "images" / "bus.jpg"))
-    base = cv2.resize(image, SIZE) if image is not None else np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
+    base = scene_frame(view)
     if scene == "static":
         base = (base.astype(np.float32) * 0.3).astype(np.uint8)
     rng = np.random.default_rng(0)
@@ -103,7 +151,7 @@ def encode_clip(scene: str, seconds: float = 4.0) -> bytes:
             frame = base.copy()
             if scene == "moving":
                 x = 100 + (i * 23) % (SIZE[0] - 400)
-                frame[700:900, x : x + 300] = (40, 40, 220)
+                frame[20:180, x : x + 300] = (40, 40, 220)
             else:
                 noise = rng.integers(-4, 5, size=(SIZE[1] // 4, SIZE[0] // 4, 1), dtype=np.int16)
                 noise = cv2.resize(noise.astype(np.float32), SIZE, interpolation=cv2.INTER_NEAREST)[..., None]
@@ -115,8 +163,12 @@ def encode_clip(scene: str, seconds: float = 4.0) -> bytes:
     return buffer.getvalue()
 
 
+def clip_name(view: int, scene: str) -> str:
+    return f"{view}-{scene}"
+
+
 class StreamServer:
-    """Serves each clip at its real bitrate to every connection (/SCENE/N.ts), looping, until closed."""
+    """Serves each clip at its real bitrate to every connection (/CLIP/N.ts), looping, until closed."""
 
     def __init__(self, clips: dict[str, bytes], seconds: float) -> None:
         self.clips = {name: (data, max(1, int(len(data) / (seconds * FPS)))) for name, data in clips.items()}
@@ -128,11 +180,11 @@ class StreamServer:
                 pass
 
             def do_GET(self) -> None:
-                scene = self.path.strip("/").split("/")[0]
-                if scene not in server.clips:
+                clip = self.path.strip("/").split("/")[0]
+                if clip not in server.clips:
                     self.send_error(404)
                     return
-                data, per_tick = server.clips[scene]
+                data, per_tick = server.clips[clip]
                 self.send_response(200)
                 self.send_header("Content-Type", "video/mp2t")
                 self.end_headers()
@@ -153,8 +205,8 @@ class StreamServer:
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def url(self, scene: str, i: int) -> str:
-        return f"http://127.0.0.1:{self.port}/{scene}/{i}.ts"
+    def url(self, clip: str, i: int) -> str:
+        return f"http://127.0.0.1:{self.port}/{clip}/{i}.ts"
 
     def close(self) -> None:
         self.closing.set()
@@ -162,98 +214,86 @@ class StreamServer:
         self.httpd.server_close()
 
 
-# -- the camera mix and the two paths ------------------------------------------------------------
+# -- the camera mix: an agent config ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Camera:
-    index: int
+    id: str
     scene: str  # moving | static
     view: tuple[str, ...]  # zone types
-    interval_s: float
-    phase_s: float
-    max_reuse_s: float  # 0: never reuse (today's path)
+    interval_s: float  # as the agent samples it (edge/sampling.py)
+    violations: tuple[str, ...]  # what its zones judge
 
 
-def mix(n: int, static_share: float, by_need: bool) -> list[Camera]:
-    """N cameras of the realistic mix; `by_need`: intervals, spreading and reuse from the agent's own rules."""
+@dataclass(frozen=True)
+class Setup:
+    """One path's agent configuration for N cameras, and what the bench reads of each camera."""
+
+    config: object  # EdgeConfig
+    cameras: list[Camera]
+
+
+def is_static(i: int, static_share: float) -> bool:
+    every = max(1, round(1 / static_share)) if static_share > 0 else 0
+    return every > 0 and (i // len(VIEWS)) % every == every - 1
+
+
+def setup(
+    n: int, by_need: bool, args: argparse.Namespace, url: Callable[[str, int], str], root: Path, runtime: str
+) -> Setup:
+    """The agent's own config for N cameras of the mix.
+
+    today: `sample_fps: 1` on every camera, no unchanged-frame skipping, onnxruntime;
+    new:   the defaults (sampling by need, skipping), the runtime measured faster.
+    """
     from streetwatch.edge.config import EdgeConfig
-    from streetwatch.edge.sampling import camera_interval, camera_max_reuse, phases
+    from streetwatch.edge.sampling import camera_interval
 
     full = [[0, 0], [1920, 0], [1920, 1080], [0, 1080]]
-    every = max(1, round(1 / static_share)) if static_share > 0 else 0
-    cameras = [
-        {
-            "id": f"cam-{i}",
-            "source": f"http://127.0.0.1/{i}.ts",
-            "location": {"lat": 0, "lon": 0},
-            "zones": [{"id": f"z{k}", "type": t, "polygon": full} for k, t in enumerate(VIEWS[i % len(VIEWS)])],
-        }
-        for i in range(n)
-    ]
+    cameras = []
+    for i in range(n):
+        view = i % len(VIEWS)
+        scene = "static" if is_static(i, args.static_share) else "moving"
+        cameras.append(
+            {
+                "id": f"cam-{i:03d}",
+                "source": url(clip_name(view, scene), i),
+                "kind": "http_stream",
+                "location": {"lat": 0, "lon": 0},
+                "zones": [{"id": f"z{k}-{t}", "type": t, "polygon": full} for k, t in enumerate(VIEWS[view])],
+                **({} if by_need else {"sample_fps": 1.0}),
+                # The clips loop a few seconds of one picture: health would call them frozen or moved.
+                "health": {"frozen_after_s": None, "moved_after_s": None},
+            }
+        )
     config = EdgeConfig.model_validate(
         {
             "device": {"id": "bench", "token": "bench-token", "case_service_url": "http://127.0.0.1:9"},
-            "model": {"path": "model.onnx"},
-            "storage": {"root": "/nonexistent"},
+            "model": {"path": str(args.model_path), "conf": 0.3, "threads": args.threads, "runtime": runtime},
+            "rules": BENCH_RULES,
+            "sampling": {"skip_unchanged": by_need},
+            "storage": {"root": str(root)},
+            "api": {"enabled": False},
+            "drain_timeout_s": 0,
             "cameras": cameras,
         }
     )
-    intervals = [(c.id, camera_interval(config, c) if by_need else 1.0) for c in config.cameras]
-    spread = phases(intervals) if by_need else {}
-    out = []
-    for i, (camera, (_, interval)) in enumerate(zip(config.cameras, intervals, strict=True)):
-        static = every > 0 and (i // len(VIEWS)) % every == every - 1
-        out.append(
+    return Setup(
+        config,
+        [
             Camera(
-                index=i,
-                scene="static" if static else "moving",
-                view=VIEWS[i % len(VIEWS)],
-                interval_s=interval,
-                phase_s=spread.get(camera.id, 0.0),
-                max_reuse_s=camera_max_reuse(config, camera) if by_need else 0.0,
+                c.id,
+                "static" if is_static(i, args.static_share) else "moving",
+                VIEWS[i % len(VIEWS)],
+                camera_interval(config, c),
+                tuple(zone.violation.value for zone in c.zones),
             )
-        )
-    return out
-
-
-@dataclass
-class Sample:
-    image: np.ndarray
-    captured: float
-    thumb: np.ndarray | None
-
-
-@dataclass
-class Mailbox:
-    cond: threading.Condition = field(default_factory=threading.Condition)
-    slots: dict[int, Sample] = field(default_factory=dict)
-
-    def put(self, camera: int, sample: Sample) -> None:
-        with self.cond:
-            self.slots[camera] = sample
-            self.cond.notify()
-
-
-def reader(url: str, camera: Camera, box: Mailbox, stop: threading.Event, sources: list, thumbs: bool) -> None:  # type: ignore[type-arg]
-    """The agent's own source: demux every packet, decode keyframes only (and only those due)."""
-    from streetwatch.edge.change import change_thumbnail
-    from streetwatch.edge.config import CameraConfig
-    from streetwatch.edge.sources import PyAvSource, SourceError
-
-    config = CameraConfig(
-        id=f"cam-{camera.index}", source=url, sample_fps=1.0 / camera.interval_s, location={"lat": 0, "lon": 0}
+            for i, c in enumerate(config.cameras)
+        ],
     )
-    source = PyAvSource(config, 10.0, stop, "http_stream", camera.phase_s)
-    # Packets read are counted live from the source: a slow-sampled camera yields a frame only every
-    # few seconds, and a count taken at each frame would lag behind what was read.
-    sources[camera.index] = source
-    try:
-        for frame in source.frames():
-            # The agent computes the change thumbnail in the camera's thread too.
-            box.put(
-                camera.index, Sample(frame.image, frame.captured, change_thumbnail(frame.image) if thumbs else None)
-            )
-    except SourceError:
-        pass
+
+
+# -- one trial: the agent itself, for a while ----------------------------------------------------
+CaseKey = tuple[str, str, str]  # (camera, zone, violation)
 
 
 @dataclass
@@ -266,112 +306,98 @@ class Trial:
     skipped: int
     measured_s: float
     skipped_static: int = 0
+    cases: dict[CaseKey, int] = field(default_factory=dict)  # over the whole trial, warm-up included
+    decisions: dict[str, int] = field(default_factory=dict)  # per violation: zone judgements in the window
 
     @property
     def holds(self) -> bool:
         return self.p95_over <= 2.0 and self.judged_share >= 0.9 and self.read_rate >= 0.95 * FPS
 
+    def cases_by_rule(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (_, _, violation), count in sorted(self.cases.items()):
+            out[violation] = out.get(violation, 0) + count
+        return out
+
     def __str__(self) -> str:
         verdict = "holds" if self.holds else "fails"
+        cases = ", ".join(f"{k} {v}" for k, v in self.cases_by_rule().items()) or "none"
         return (
             f"N={self.n:3d}: p95 beyond interval {self.p95_over:5.2f} s, judged {self.judged_share:4.2f} of asked, "
             f"read {self.read_rate:5.1f} fps (worst camera); inferences {self.inferred / self.measured_s:5.1f}/s, "
-            f"skipped {self.skipped / self.measured_s:5.1f}/s ({self.skipped_static / self.measured_s:4.1f} static) "
-            f"-> {verdict}"
+            f"skipped {self.skipped / self.measured_s:5.1f}/s ({self.skipped_static / self.measured_s:4.1f} static); "
+            f"cases: {cases} -> {verdict}"
         )
 
 
-def packets_read(sources: list) -> list[int]:  # type: ignore[type-arg]
-    return [0 if source is None else source.packets for source in sources]
+def packets_read(agent: object) -> dict[str, int]:
+    """Packets each camera's source has read so far (0 before it opened)."""
+    return {
+        camera_id: 0 if runtime.worker.source is None else runtime.worker.source.packets
+        for camera_id, runtime in agent.cameras.items()  # type: ignore[attr-defined]
+    }
 
 
-def run_trial(cameras: list[Camera], server: StreamServer, detector: object, trial_s: float, warmup: float) -> Trial:
-    from streetwatch.edge.change import FrameSkipper, SkipSettings
+def run_trial(made: Setup, detector: object, trial_s: float, warmup: float) -> Trial:
+    """Run the agent (its workers, pipeline, rules, evidence and outbox) on the cameras for `trial_s`."""
+    from streetwatch.edge.agent import EdgeAgent
+    from streetwatch.edge.pipeline import Judged
 
-    n = len(cameras)
-    box, stop = Mailbox(), threading.Event()
-    sources: list = [None] * n  # type: ignore[type-arg]  # each reader's PyAvSource, once opened
-    by_need = any(c.max_reuse_s > 0 for c in cameras)
-    skippers = [
-        FrameSkipper(SkipSettings(min_changed=0.002, pixel_delta=12, max_reuse_s=c.max_reuse_s))
-        if c.max_reuse_s
-        else None
-        for c in cameras
-    ]
-    threads = [
-        threading.Thread(
-            target=reader, args=(server.url(c.scene, c.index), c, box, stop, sources, by_need), daemon=True
-        )
-        for c in cameras
-    ]
-    for t in threads:
-        t.start()
+    agent = EdgeAgent(made.config, detector)  # type: ignore[arg-type]
+    judged: list[Judged] = []
+    agent.pipeline.on_judged = judged.append
+    thread = threading.Thread(target=agent.run, name="bench-agent", daemon=True)
     started = time.monotonic()
-    decided: list[list[tuple[float, float]]] = [[] for _ in range(n)]  # (captured, decided) per camera
-    inferred = skipped = skipped_static = 0
-    read_at_warmup: list[int] | None = None
-    while time.monotonic() - started < trial_s:
-        if read_at_warmup is None and time.monotonic() - started >= warmup:
-            read_at_warmup = packets_read(sources)
-        with box.cond:
-            if not box.slots:
-                box.cond.wait(0.2)
-            waiting = sorted(box.slots.items(), key=lambda kv: kv[1].captured)
-            box.slots.clear()
-        if not waiting:
-            continue
-        run: list[tuple[int, Sample]] = []
-        for cam, sample in waiting:
-            skipper = skippers[cam]
-            if skipper is not None and skipper.reuse(sample.thumb, sample.captured) is not None:
-                decided[cam].append((sample.captured, time.monotonic()))
-                if time.monotonic() - started >= warmup:
-                    skipped += 1
-                    skipped_static += cameras[cam].scene == "static"
-            else:
-                run.append((cam, sample))
-        # Oldest first, one batch of 8; the rest go back to their slots unless a newer frame came
-        # meanwhile (as the agent's mailbox: a frame waiting too long is replaced, never queued).
-        batch, rest = run[:8], run[8:]
-        if rest:
-            with box.cond:
-                for cam, sample in rest:
-                    box.slots.setdefault(cam, sample)
-        if not batch:
-            continue
-        results = detector.detect_batch([s.image for _, s in batch])  # type: ignore[attr-defined]
-        done = time.monotonic()
-        for (cam, sample), detections in zip(batch, results, strict=True):
-            if skippers[cam] is not None:
-                skippers[cam].record(sample.thumb, sample.captured, detections)  # type: ignore[union-attr]
-            decided[cam].append((sample.captured, done))
-        inferred += len(batch) if done - started >= warmup else 0
-    measured = trial_s - warmup
-    read_end = packets_read(sources)
-    stop.set()
-    for t in threads:
-        t.join(timeout=12)
-    base = read_at_warmup or [0] * n
+    thread.start()
+    time.sleep(warmup)
+    base = packets_read(agent)
+    time.sleep(max(0.0, trial_s - warmup))
+    read_end = packets_read(agent)
+    end_measure = time.monotonic()
+    agent.stop()
+    thread.join(timeout=120)
     start_measure = started + warmup
+    measured = end_measure - start_measure
+    decided = [j for j in judged if j.decided <= end_measure]
+    in_window = [j for j in decided if j.decided >= start_measure]
+    views = {c.id: c for c in made.cameras}
+    decisions: dict[str, int] = {}
+    for j in in_window:
+        for violation in views[j.camera_id].violations:
+            decisions[violation] = decisions.get(violation, 0) + 1
+    cases: dict[CaseKey, int] = {}
+    for j in decided:
+        for event in j.events:
+            key = (event.camera_id, event.zone_id, event.violation.value)
+            cases[key] = cases.get(key, 0) + 1
     over: list[float] = []
     shares: list[float] = []
-    for camera, events in zip(cameras, decided, strict=True):
-        events = [e for e in events if e[1] >= start_measure - camera.interval_s]
-        in_window = [e for e in events if e[1] >= start_measure]
-        for (prev_captured, _), (_, done) in itertools.pairwise(events):
-            if done >= start_measure:
-                over.append(done - prev_captured - camera.interval_s)
+    for camera in made.cameras:
+        events = [j for j in decided if j.camera_id == camera.id and j.decided >= start_measure - camera.interval_s]
+        for prev, this in itertools.pairwise(events):
+            if this.decided >= start_measure:
+                over.append(this.decided - prev.captured - camera.interval_s)
         asked = measured / camera.interval_s
-        shares.append(len(in_window) / max(1, int(asked)) if asked >= 1 else 1.0)
-    p95 = float(np.percentile(over, 95)) if over else float("inf")
-    read_rate = min((read_end[i] - base[i]) / measured for i in range(n))
-    return Trial(n, p95, min(shares), read_rate, inferred, skipped, measured, skipped_static)
+        got = sum(1 for j in events if j.decided >= start_measure)
+        shares.append(got / max(1, int(asked)) if asked >= 1 else 1.0)
+    skipped = [j for j in in_window if not j.inferred]
+    return Trial(
+        n=len(made.cameras),
+        p95_over=float(np.percentile(over, 95)) if over else float("inf"),
+        judged_share=min(shares),
+        read_rate=min((read_end[c] - base.get(c, 0)) / measured for c in read_end),
+        inferred=len(in_window) - len(skipped),
+        skipped=len(skipped),
+        measured_s=measured,
+        skipped_static=sum(1 for j in skipped if views[j.camera_id].scene == "static"),
+        cases=cases,
+        decisions=decisions,
+    )
 
 
 def largest_n(
     name: str,
-    make: Callable[[int], list[Camera]],
-    server: StreamServer,
+    make: Callable[[int], Setup],
     detector: object,
     trial_s: float,
     warmup: float,
@@ -381,10 +407,8 @@ def largest_n(
     deadline = time.monotonic() + args.budget_s
     best, worst = 0, args.max_streams + 1
     n = max(1, min(start, args.max_streams))
-    if start > 1:
-        best = 0  # the starting point is a guess, not a result
     while n < worst and time.monotonic() + trial_s < deadline:
-        trial = run_trial(make(n), server, detector, trial_s, warmup)
+        trial = run_trial(make(n), detector, trial_s, warmup)
         print(f"  {name:5s} {trial}", flush=True)
         if trial.holds:
             best = max(best, n)
@@ -399,6 +423,11 @@ def largest_n(
             if n <= best:
                 break
     return best
+
+
+def missed_cases(today: Trial, new: Trial) -> list[CaseKey]:
+    """(camera, zone, violation) that today's path confirmed and the new path did not."""
+    return sorted(set(today.cases) - set(new.cases))
 
 
 def median_ms(detector: object, frames: list[np.ndarray], repeats: int) -> float:
@@ -441,62 +470,90 @@ def pick_runtime(model: Path, threads: int, choice: str) -> tuple[object, str]:
 
 
 def _main(args: argparse.Namespace) -> int:
+    import logging
+    import tempfile
+
+    # The agent logs every camera start and case; the bench prints its own lines. Cases stay in
+    # the outbox (nothing listens at the case service address): the sender's retries are expected.
+    logging.getLogger("streetwatch.edge").setLevel(logging.WARNING)
+    logging.getLogger("streetwatch.edge.sender").setLevel(logging.ERROR)
+
     from streetwatch.inference.detector import Detector
 
-    model = args.model
-    if model is None:
+    if args.model is None:
         from streetwatch.models.registry import default_model_path
 
-        model = default_model_path()
-    today_detector = Detector(model, conf=0.3, threads=args.threads)
-    print(f"model {Path(model).name} at {today_detector.imgsz[0]} px, {args.threads} threads", flush=True)
+        args.model = default_model_path()
+    args.model_path = Path(args.model).resolve()
+    today_detector = Detector(args.model_path, conf=0.3, threads=args.threads)
+    print(f"model {args.model_path.name} at {today_detector.imgsz[0]} px, {args.threads} threads", flush=True)
     clip_s = 4.0
-    clips = {scene: encode_clip(scene, clip_s) for scene in ("moving", "static")}
-    for scene, data in clips.items():
-        print(f"clip {scene}: {len(data) * 8 / clip_s / 1e6:.1f} Mbit/s, 1080p {FPS} fps, 1 s GOP", flush=True)
-    every = max(1, round(1 / args.static_share)) if args.static_share > 0 else 1
-    example = mix(len(VIEWS) * every, args.static_share, by_need=True)
-    print(
-        f"mix (repeats every {len(example)} cameras): "
-        + "; ".join(f"{'+'.join(c.view)} {c.scene} every {c.interval_s:g} s" for c in example),
-        flush=True,
-    )
+    clips = {
+        clip_name(view, scene): encode_clip(view, scene, clip_s)
+        for view in range(len(VIEWS))
+        for scene in ("moving", "static")
+    }
+    rate = statistics.median(len(data) * 8 / clip_s / 1e6 for data in clips.values())
+    print(f"clips: {len(clips)} views x scenes, median {rate:.1f} Mbit/s, 1080p {FPS} fps, 1 s GOP", flush=True)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     server = StreamServer(clips, clip_s)
     results: dict[str, int] = {}
-    try:
-        if "today" in paths:
-            results["today"] = largest_n(
-                "today",
-                lambda n: mix(n, args.static_share, by_need=False),
-                server,
-                today_detector,
-                args.trial_s,
-                4.0,
-                1,
-                args,
-            )
-        if "new" in paths:
-            detector, runtime = pick_runtime(model, args.threads, args.runtime)
+    with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
+        roots = itertools.count()
+
+        def make(by_need: bool, runtime: str) -> Callable[[int], Setup]:
+            return lambda n: setup(n, by_need, args, server.url, Path(tmp) / f"agent-{next(roots)}", runtime)
+
+        period = len(VIEWS) * (max(1, round(1 / args.static_share)) if args.static_share > 0 else 1)
+        example = make(True, "onnxruntime")(period).cameras
+        print(
+            f"mix (repeats every {len(example)} cameras): "
+            + "; ".join(f"{'+'.join(c.view)} {c.scene} every {c.interval_s:g} s" for c in example),
+            flush=True,
+        )
+        try:
+            detector, runtime = today_detector, "onnxruntime"
+            if "new" in paths:
+                detector, runtime = pick_runtime(args.model_path, args.threads, args.runtime)
             slowest = max(c.interval_s for c in example)
-            start = 2 * results.get("today", 4)
-            results["new"] = largest_n(
-                "new",
-                lambda n: mix(n, args.static_share, by_need=True),
-                server,
-                detector,
-                args.new_trial_s,
-                slowest,
-                start,
-                args,
-            )
-            print(f"new path runtime: {runtime}")
-    finally:
-        server.close()
+            if "today" in paths:
+                results["today"] = largest_n(
+                    "today", make(False, "onnxruntime"), today_detector, args.trial_s, 4.0, 1, args
+                )
+            if "new" in paths:
+                start = 2 * results.get("today", 4)
+                results["new"] = largest_n("new", make(True, runtime), detector, args.new_trial_s, slowest, start, args)
+                print(f"new path runtime: {runtime}")
+            decided: dict[str, Trial] = {}
+            if args.decide_s > 0:
+                n = args.decide_n or period
+                print(f"decisions: both paths on the same {n} cameras for {args.decide_s:g} s each", flush=True)
+                for name in paths:
+                    by_need = name == "new"
+                    made = make(by_need, runtime if by_need else "onnxruntime")(n)
+                    trial = run_trial(made, detector if by_need else today_detector, args.decide_s, slowest)
+                    decided[name] = trial
+                    print(f"  {name:5s} {trial}", flush=True)
+                    per_rule = ", ".join(f"{k} {v}" for k, v in sorted(trial.decisions.items()))
+                    print(f"  {name:5s} zone judgements per rule: {per_rule}", flush=True)
+        finally:
+            server.close()
     print()
     for name, n in results.items():
         print(f"{name:5s}: largest N with p95 frame-to-decision within each camera's interval + 2 s: {n}")
+    missed: list[CaseKey] = []
+    if "today" in decided and "new" in decided:
+        today, new = decided["today"], decided["new"]
+        missed = missed_cases(today, new)
+        print(
+            f"cases, same {today.n} cameras: today {sum(today.cases.values())} ({today.cases_by_rule()}), "
+            f"new {sum(new.cases.values())} ({new.cases_by_rule()})"
+        )
+        if missed:
+            print("the new path MISSED cases today's path confirmed: " + "; ".join("/".join(k) for k in missed))
+        else:
+            print(f"the new path confirmed every one of today's {len(today.cases)} (camera, zone, violation) cases")
     if "today" in results and "new" in results:
         ratio = results["new"] / results["today"] if results["today"] else float("inf")
         print(f"ratio new / today: {ratio:.1f}x")
-    return 0
+    return 1 if missed else 0

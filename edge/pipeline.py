@@ -21,7 +21,7 @@ from streetwatch.edge.camera_rules import CameraRules
 from streetwatch.edge.change import FrameSkipper, Thumb, change_thumbnail
 from streetwatch.edge.config import CameraConfig, is_file_source
 from streetwatch.edge.detectors import LoadedModel
-from streetwatch.edge.events import Observation
+from streetwatch.edge.events import Observation, ViolationEvent
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.metrics import EdgeMetrics
 from streetwatch.edge.outbox import Outbox
@@ -46,6 +46,17 @@ class CameraRuntime:
     judged: int = 0
     cases: int = 0
     skipper: FrameSkipper | None = None  # None: every frame is inferred (sampling.skip_unchanged off)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One frame's decision, for observers (the capacity benchmark counts them, per rule)."""
+
+    camera_id: str
+    captured: float  # time.monotonic() when the frame's data arrived
+    decided: float  # time.monotonic() when its rules had judged it
+    inferred: bool  # False: judged with the previous detections of an unchanged view
+    events: tuple[ViolationEvent, ...]  # the violations this frame confirmed
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,8 @@ class Pipeline:
         self.health_events = health_events  # (camera, problem): times the problem started
         self.mailbox = Mailbox()
         self.done = threading.Event()  # set: judge what is in the mailbox, then return
+        # Called in the pipeline thread after each judged frame; must be quick and must not raise.
+        self.on_judged: Callable[[Judged], None] | None = None
 
     def _model_of(self, camera_id: str) -> LoadedModel:
         return self.cameras[camera_id].model
@@ -155,7 +168,7 @@ class Pipeline:
             if reused is None:
                 to_detect.append((runtime, pending))
             else:
-                self._judge(runtime, pending, reused)
+                self._judge(runtime, pending, reused, inferred=False)
         if to_detect:
             started = time.perf_counter()
             detector = to_detect[0][0].model.detector
@@ -164,14 +177,15 @@ class Pipeline:
             for (runtime, pending), detections in zip(to_detect, results, strict=True):
                 if runtime.skipper is not None:
                     runtime.skipper.record(pending.thumb, pending.frame.t, detections)
-                self._judge(runtime, pending, detections)
+                self._judge(runtime, pending, detections, inferred=True)
         return len(batch)
 
-    def _judge(self, runtime: CameraRuntime, pending: Pending, detections: Detections) -> None:
+    def _judge(self, runtime: CameraRuntime, pending: Pending, detections: Detections, inferred: bool) -> None:
         frame = pending.frame
         camera_id = runtime.config.id
         obs = Observation(camera_id, frame.t, frame.wall, frame.image, detections)
-        for event in runtime.rules.step(obs, healthy=pending.healthy):
+        events = runtime.rules.step(obs, healthy=pending.healthy)
+        for event in events:
             bundle = runtime.model.evidence.build(event, runtime.config)
             stored = self.outbox.enqueue(bundle)
             outcome = "filed" if stored else "dropped_disk_full"
@@ -189,6 +203,8 @@ class Pipeline:
         self.metrics.latency.observe(time.monotonic() - frame.captured)
         runtime.judged += 1
         runtime.latest = (frame.image, detections)
+        if self.on_judged is not None:
+            self.on_judged(Judged(camera_id, frame.captured, time.monotonic(), inferred, tuple(events)))
 
     def run(self) -> None:
         """Judge frames until `done` is set, then what was already sampled."""

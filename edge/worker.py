@@ -18,7 +18,7 @@ from streetwatch.backoff import Backoff
 from streetwatch.edge.clips import ClipRecorder
 from streetwatch.edge.config import CameraConfig, ReconnectConfig
 from streetwatch.edge.health import HealthMonitor
-from streetwatch.edge.sources import SampledFrame, SourceError, open_source
+from streetwatch.edge.sources import FrameSource, SampledFrame, SourceError, open_source
 from streetwatch.redact import mask_secrets
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class CameraWorker:
         self._rng = rng or random.Random()
         self._backoff = Backoff(reconnect.initial_s, reconnect.max_s, reconnect.jitter)
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera.id}", daemon=True)
+        self.source: FrameSource | None = None  # the open source (its `packets` count live reading)
 
     def start(self) -> None:
         self._thread.start()
@@ -73,6 +74,7 @@ class CameraWorker:
         failures = 0
         while not self.stop.is_set():
             source = open_source(self.camera, self.reconnect.stall_timeout_s, self.stop, self.phase_s, self.clips)
+            self.source = source
             try:
                 for frame in source.frames():
                     if not self.state.connected:

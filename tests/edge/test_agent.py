@@ -17,6 +17,7 @@ from videos import bus_parks_video
 
 from streetwatch.edge.agent import EdgeAgent
 from streetwatch.edge.config import EdgeConfig
+from streetwatch.edge.pipeline import Judged
 from streetwatch.errors import ModelError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,10 +69,19 @@ def test_a_bus_that_parks_is_filed_once_with_evidence(
     dead = config.cameras[0].model_copy(update={"id": "cam-dead", "source": "rtsp://127.0.0.1:9/none"})
     config = config.model_copy(update={"cameras": [config.cameras[0], dead], "stop_when_sources_end": True})
     agent = EdgeAgent(config)
+    judged: list[Judged] = []
+    agent.pipeline.on_judged = judged.append  # what the capacity benchmark counts
     remaining = agent.run()
     assert remaining == 0
     # One parked bus, one case, although it stayed on after the case.
     [case] = case_service.cases("cam-1")
+    # Every judged frame was reported once, in capture order, with the one event that filed the case.
+    mine = [j for j in judged if j.camera_id == "cam-1"]
+    assert len(mine) == agent.cameras["cam-1"].judged
+    assert all(j.decided >= j.captured for j in mine)
+    assert [str(e.event_id) for j in mine for e in j.events] == [case["event_id"]]
+    assert sum(not j.inferred for j in mine) == agent.cameras["cam-1"].skipper.skipped  # type: ignore[union-attr]
+    assert agent.cameras["cam-1"].worker.source is not None and agent.cameras["cam-1"].worker.source.packets > 0
     assert case["violation_type"] == "illegal_parking" and case["source"] == "edge"
     assert case["zone_id"] == "curb" and case["camera_id"] == "cam-1" and case["device_id"] == "box-1"
     assert case["model"]["name"] == "coco-teacher"
