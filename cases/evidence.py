@@ -1,4 +1,5 @@
-"""Evidence images: sniffed from their bytes, decoded under a pixel limit, stored by sha256.
+"""Evidence images: sniffed from their bytes, decoded under a pixel limit, stored by sha256
+(clips, MP4, are checked in cases/clips.py and stored here beside the images).
 
 The filename a client sends is never used: the store path is derived from the content hash only,
 so a part named `../../etc/passwd` lands where every other image lands.
@@ -14,6 +15,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 JPEG_EOI = b"\xff\xd9"  # end of image: Pillow decodes a cut-off file by filling in the tail
@@ -102,26 +104,41 @@ def check_jpeg(data: bytes, *, label: str, max_bytes: int, max_pixels: int, sha2
     return CheckedImage(sha256=sha256 or sha256_hex(data), data=data, width=width, height=height)
 
 
+SUFFIXES = {JPEG_CONTENT_TYPE: ".jpg", "video/mp4": ".mp4"}  # the content types evidence may have
+
+
+class StoredFile(Protocol):
+    """What the store keeps: checked bytes (a `CheckedImage`, a `CheckedClip`)."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+
+
 class EvidenceStore:
-    """Content-addressed files: `<root>/<aa>/<bb>/<sha256>.jpg`. Writes are atomic and idempotent,
-    so replicas sharing one directory (NFS, a mounted bucket) may store the same image at once."""
+    """Content-addressed files: `<root>/<aa>/<bb>/<sha256>.jpg` (`.mp4` for clips). Writes are atomic
+    and idempotent, so replicas sharing one directory (NFS, a mounted bucket) may store the same
+    file at once."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def path(self, sha256: str) -> Path:
+    def path(self, sha256: str, content_type: str = JPEG_CONTENT_TYPE) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
+        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}{SUFFIXES[content_type]}"
 
-    def put(self, image: CheckedImage) -> bool:
+    def put(self, image: StoredFile) -> bool:
         """Store `image`; True when this call wrote the file, False when it was already there.
 
         An existing file gets a fresh mtime: the sweep (`evidence_sweep.py`) deletes only unreferenced
         files older than its grace period, so a filing that reuses an old orphan keeps it alive until
         its case is committed."""
-        target = self.path(image.sha256)
+        target = self.path(image.sha256, image.content_type)
         if target.exists():
             try:
                 os.utime(target)

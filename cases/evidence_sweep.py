@@ -29,13 +29,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from streetwatch.cases.evidence import TEMP_PREFIX, EvidenceStore
+from streetwatch.cases.evidence import SUFFIXES, TEMP_PREFIX, EvidenceStore
 from streetwatch.cases.metrics import Metrics
 from streetwatch.cases.models import Evidence
 
 log = logging.getLogger("streetwatch.cases.evidence")
 
 QUERY_BATCH = 500  # sha256s per `IN (...)` look-up
+_CONTENT_TYPES = {suffix: content_type for content_type, suffix in SUFFIXES.items()}
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,12 @@ def sweep(
                     entry.unlink(missing_ok=True)
                     temp_files += 1
                 continue
-            if entry.suffix != ".jpg":
+            content_type = _CONTENT_TYPES.get(entry.suffix)  # images and clips
+            if content_type is None:
                 continue
             seen += 1
             try:
-                if store.path(entry.stem) != entry:  # not a name the store writes: not ours to delete
+                if store.path(entry.stem, content_type) != entry:  # not a name the store writes: not ours to delete
                     continue
             except ValueError:
                 continue

@@ -22,6 +22,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from streetwatch.cases.clips import CLIP_ROLE, CheckedClip, check_mp4
 from streetwatch.cases.evidence import CheckedImage, EvidenceRejected, EvidenceStore, EvidenceStoreFull, check_jpeg
 from streetwatch.cases.lifecycle import DEADLINE_RUNNING, CaseStatus, IllegalTransition, check_transition
 from streetwatch.cases.models import Case, CaseEvent, Evidence, utcnow
@@ -63,8 +64,12 @@ class FilingResult:
 
 @dataclass(frozen=True)
 class ImageLimits:
+    """Limits on a filing's evidence: each image, and the clip."""
+
     max_bytes: int
     max_pixels: int
+    max_clip_bytes: int = 64 * 1024 * 1024
+    max_clip_seconds: float = 900
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,30 @@ def checked_images(report: CaseReport, uploads: Mapping[str, bytes], limits: Ima
     return list(images.values())
 
 
+def checked_clip_of(report: CaseReport, clip: bytes | None, limits: ImageLimits) -> CheckedClip | None:
+    """The `clip` part checked as an MP4 that agrees with what `case.clip` says of it."""
+    ref = report.clip
+    if ref is None or clip is None:
+        return None
+    try:
+        checked = check_mp4(
+            clip,
+            label=f"clip ({ref.sha256[:12]}…)",
+            max_bytes=limits.max_clip_bytes,
+            max_seconds=limits.max_clip_seconds,
+        )
+    except EvidenceRejected as exc:
+        raise CaseServiceError(exc.status, str(exc)) from None
+    if checked.codec != ref.codec:
+        raise CaseServiceError(422, f"case.clip.codec is {ref.codec} but the MP4's video track is {checked.codec}")
+    if (checked.width, checked.height) != (ref.width, ref.height):
+        raise CaseServiceError(
+            422,
+            f"case.clip says {ref.width}x{ref.height} but the MP4's video track is {checked.width}x{checked.height}",
+        )
+    return checked
+
+
 def file_case(
     session: Session,
     store: EvidenceStore,
@@ -146,6 +175,7 @@ def file_case(
     uploads: Mapping[str, bytes],
     limits: ImageLimits,
     catalogue: ServiceCatalogue,
+    clip: bytes | None = None,
 ) -> FilingResult:
     """File one case: `uploads` are the evidence parts by their sha256 (matched to `report.evidence`
     by the caller). A replay of a filed case answers with it, before any image is decoded (they were
@@ -158,9 +188,10 @@ def file_case(
     if replay is not None:
         return replay
     images = checked_images(report, uploads, limits)
+    checked_clip = checked_clip_of(report, clip, limits)
     by_sha = {image.sha256: image for image in images}
     written: list[str] = session.info.setdefault(EVIDENCE_WRITTEN, [])
-    for image in images:
+    for image in [*images, *([checked_clip] if checked_clip is not None else [])]:
         try:
             if store.put(image):
                 written.append(image.sha256)
@@ -216,6 +247,18 @@ def file_case(
         )
         for ref in report.evidence
     ]
+    if checked_clip is not None and report.clip is not None:
+        case.evidence.append(
+            Evidence(
+                role=CLIP_ROLE,
+                sha256=checked_clip.sha256,
+                content_type=checked_clip.content_type,
+                size_bytes=len(checked_clip.data),
+                width=checked_clip.width,
+                height=checked_clip.height,
+                captured_at=report.clip.starts_at,
+            )
+        )
     try:
         session.add(case)
         session.flush()

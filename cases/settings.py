@@ -74,6 +74,8 @@ class CaseSettings(StorageSettings, ConnectionSettings):
     max_evidence_bytes: int = Field(default=5 * 1024 * 1024, gt=0, description="per evidence image")
     max_evidence_count: int = Field(default=8, gt=0, le=64, description="evidence parts per case")
     max_image_pixels: int = Field(default=40_000_000, gt=0, description="decompression-bomb guard (width*height)")
+    max_clip_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="per case's MP4 clip")
+    max_clip_seconds: float = Field(default=900, gt=0, le=3600, description="longest clip accepted")
     max_case_json_bytes: int = Field(default=256 * 1024, gt=0)
     evidence_min_free_bytes: int = Field(
         default=64 * 1024 * 1024,
@@ -169,8 +171,14 @@ class CaseSettings(StorageSettings, ConnectionSettings):
 
     @property
     def request_body_limit(self) -> int:
-        """The whole multipart body: every evidence part at its limit, the JSON, and headroom for boundaries."""
-        return self.max_evidence_count * self.max_evidence_bytes + self.max_case_json_bytes + 64 * 1024
+        """The whole multipart body: every evidence part and the clip at their limits, the JSON, and
+        headroom for boundaries."""
+        return (
+            self.max_evidence_count * self.max_evidence_bytes
+            + self.max_clip_bytes
+            + self.max_case_json_bytes
+            + 64 * 1024
+        )
 
     def signing_key(self) -> bytes:
         """The configured key for review sessions and CSRF tokens; reads only (see `startup_signing_key`)."""

@@ -4,6 +4,8 @@
   - part `case`: a JSON `CaseReport` (this module)
   - one part `evidence` per JPEG; the server hashes each part and matches it to the `evidence`
     list by sha256 (a file without an entry, or an entry without a file, is a 422)
+  - at most one part `clip`: the MP4 that `clip` describes (H.264/H.265 remuxed from the camera's
+    own packets); a part without `clip`, or `clip` without a part, is a 422
   - headers: `Idempotency-Key: <event_id>`, `Authorization: Bearer <device token>`
 Responses: 201 new case, 200 same key replayed with the same body, 409 same key with another
 body, 4xx with a JSON `{"detail": ...}` saying which field was wrong and why.
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -186,6 +188,22 @@ class PlateReport(_Strict):
         return self
 
 
+MAX_CLIP_S = 3600.0  # an hour: far beyond any rule's dwell plus margins, bounded for every column
+
+
+class ClipRef(_Strict):
+    """The case's video clip: sent as the `clip` part, stored beside the stills, shown to reviewers only
+    (it has every face and plate the camera saw)."""
+
+    sha256: Sha256 = Field(description="sha256 of the MP4 part")
+    content_type: str = Field(default="video/mp4", pattern=r"^video/mp4$")
+    codec: Literal["h264", "hevc"] = Field(description="the camera's codec, copied without re-encoding")
+    width: FrameSide
+    height: FrameSide
+    starts_at: Timestamp = Field(description="wall time of the clip's first frame (a keyframe), UTC")
+    duration_s: float = Field(gt=0, le=MAX_CLIP_S)
+
+
 class CaseReport(_Strict):
     """One confirmed violation, as an edge box files it."""
 
@@ -214,6 +232,7 @@ class CaseReport(_Strict):
     plate: PlateReport | None = Field(
         default=None, description="parking cases: the parked vehicle's plate (null: not read for this case)"
     )
+    clip: ClipRef | None = Field(default=None, description="an MP4 from before first seen to after the confirmation")
 
     @model_validator(mode="after")
     def _check(self) -> CaseReport:

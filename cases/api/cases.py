@@ -52,6 +52,11 @@ MULTIPART_BODY = {
                             "items": {"type": "string", "format": "binary"},
                             "description": "one JPEG per evidence entry, matched by sha256",
                         },
+                        "clip": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the MP4 that case.clip describes (optional)",
+                        },
                     },
                 }
             }
@@ -94,11 +99,13 @@ async def create_case(
     await run_in_threadpool(end_reads, session)  # the token is checked; the upload may take a while
     settings = state.settings
     form = await request.form(
-        max_files=settings.max_evidence_count + 1, max_fields=2, max_part_size=settings.max_case_json_bytes
+        max_files=settings.max_evidence_count + 2, max_fields=2, max_part_size=settings.max_case_json_bytes
     )
-    unexpected = sorted({key for key in form if key not in ("case", "evidence")})
+    unexpected = sorted({key for key in form if key not in ("case", "evidence", "clip")})
     if unexpected:
-        raise CaseServiceError(422, f"unexpected multipart parts {unexpected}; expected `case` and `evidence`")
+        raise CaseServiceError(
+            422, f"unexpected multipart parts {unexpected}; expected `case`, `evidence` and optionally `clip`"
+        )
     case_parts = form.getlist("case")
     if len(case_parts) != 1:
         raise CaseServiceError(422, f"expected exactly one `case` part; got {len(case_parts)}")
@@ -117,8 +124,16 @@ async def create_case(
         if len(data) > settings.max_evidence_bytes:
             raise CaseServiceError(413, f"evidence part {index} is larger than {settings.max_evidence_bytes} bytes")
         uploads.append(data)
+    clip_parts = form.getlist("clip")
+    if len(clip_parts) > 1 or (clip_parts and not isinstance(clip_parts[0], UploadFile)):
+        raise CaseServiceError(422, f"expected at most one `clip` part, a file (MP4); got {len(clip_parts)} part(s)")
+    clip: bytes | None = None
+    if clip_parts:
+        clip = await clip_parts[0].read(settings.max_clip_bytes + 1)  # type: ignore[union-attr]
+        if len(clip) > settings.max_clip_bytes:
+            raise CaseServiceError(413, f"the `clip` part is larger than {settings.max_clip_bytes} bytes")
     try:
-        result = await run_in_threadpool(_file, state, session, caller, raw_case, uploads, idempotency_key)
+        result = await run_in_threadpool(_file, state, session, caller, raw_case, uploads, clip, idempotency_key)
     except CaseServiceError as exc:
         if exc.status == 507:
             state.metrics.evidence_store_full.inc()
@@ -126,7 +141,7 @@ async def create_case(
     outcome = "created" if result.created else "replayed"
     state.metrics.filings.labels(result.case.violation_type.value, outcome).inc()
     if result.created:
-        state.metrics.evidence_bytes.inc(sum(len(u) for u in uploads))
+        state.metrics.evidence_bytes.inc(sum(len(u) for u in uploads) + len(clip or b""))
     response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"{request.url.path}/{result.case.id}"
     return result.case
@@ -138,6 +153,7 @@ def _file(
     caller: Principal,
     raw_case: bytes,
     uploads: list[bytes],
+    clip: bytes | None,
     idempotency_key: str | None,
 ) -> FilingResult:
     report = parse_report(raw_case)
@@ -160,8 +176,21 @@ def _file(
         if extra:
             problems.append(f"uploaded parts with sha256 {', '.join(extra)} are not in case.evidence")
         raise CaseServiceError(422, "; ".join(problems))
-    limits = ImageLimits(max_bytes=state.settings.max_evidence_bytes, max_pixels=state.settings.max_image_pixels)
-    return file_case(session, state.store, caller, report, by_hash, limits, state.catalogue)
+    if report.clip is not None and clip is None:
+        raise CaseServiceError(422, f"case.clip names sha256 {report.clip.sha256} but no `clip` part was uploaded")
+    if report.clip is None and clip is not None:
+        raise CaseServiceError(422, "a `clip` part was uploaded but the case has no `clip` entry describing it")
+    clip_sha = sha256_hex(clip) if clip is not None else None
+    if report.clip is not None and clip_sha != report.clip.sha256:
+        raise CaseServiceError(422, f"the `clip` part has sha256 {clip_sha}; case.clip names {report.clip.sha256}")
+    settings = state.settings
+    limits = ImageLimits(
+        max_bytes=settings.max_evidence_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_clip_bytes=settings.max_clip_bytes,
+        max_clip_seconds=settings.max_clip_seconds,
+    )
+    return file_case(session, state.store, caller, report, by_hash, limits, state.catalogue, clip)
 
 
 def parse_report(raw: bytes, now: datetime | None = None) -> CaseReport:
@@ -284,9 +313,15 @@ async def post_transition(
 
 @router.get(
     "/{case_id}/evidence/{sha256}",
-    summary="Download one evidence image",
+    summary="Download one evidence image or clip (reviewers only: originals show faces and plates)",
     response_class=FileResponse,
-    responses={200: {"content": {"image/jpeg": {}}}, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={
+        200: {"content": {"image/jpeg": {}, "video/mp4": {}}},
+        206: {"description": "a byte range of a clip"},
+        401: ERROR,
+        403: ERROR,
+        404: ERROR,
+    },
 )
 async def download_evidence(
     case_id: CaseId,
@@ -296,7 +331,7 @@ async def download_evidence(
     _reviewer: Reviewer,
 ) -> FileResponse:
     row = await run_in_threadpool(evidence_of, session, case_id, sha256)
-    path = state.store.path(row.sha256)
+    path = state.store.path(row.sha256, row.content_type)
     if not path.is_file():
         raise CaseServiceError(404, f"evidence {sha256} is recorded but missing from the evidence store")
     return FileResponse(

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from streetwatch.cases import review_session
 from streetwatch.cases.api.deps import DbSession, StateDep, from_cookie
+from streetwatch.cases.clips import CLIP_ROLE
 from streetwatch.cases.i18n import LANGUAGE_COOKIE, LANGUAGES, Locale, choose_language, translations
 from streetwatch.cases.labels import BASIS_LABELS, CLASS_LABELS, VIOLATION_LABELS
 from streetwatch.cases.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS, CaseStatus
@@ -183,7 +184,10 @@ def _shown(case: CasePublic) -> dict[str, Any]:
         "case": case,
         "shown": shown,
         "boxed": shown is not None and shown.role in BOXED_ROLES,
-        "others": [e for e in case.evidence if e is not shown and e.role != "plate"],  # the plate: in the facts
+        # the plate: in the facts; the clip: its own player
+        "others": [e for e in case.evidence if e is not shown and e.role not in ("plate", CLIP_ROLE)],
+        "frames": [e for e in case.evidence if e.role not in ("plate", CLIP_ROLE)],
+        "clip": next((e for e in case.evidence if e.role == CLIP_ROLE), None),
         "detections_json": [d.model_dump(mode="json", by_alias=True) for d in case.detections],
         "boxes_json": None
         if case.reviewed_boxes is None

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -24,6 +28,49 @@ def jpeg(width: int = 64, height: int = 48, seed: int = 0, quality: int = 85) ->
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def mp4(
+    seconds: float = 2.0,
+    fps: int = 10,
+    codec: str = "libx264",
+    size: tuple[int, int] = (64, 48),
+    frame_at: Callable[[int], np.ndarray] | None = None,
+) -> bytes:
+    """A real MP4 (moov first, as the edge writes it) of `frame_at(i)` ((H, W, 3) RGB) or moving
+    noise, encoded with PyAV."""
+    import av
+
+    rng = np.random.default_rng(int(seconds * 1000) + fps)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.mp4"
+        with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+            stream = container.add_stream(codec, rate=Fraction(fps, 1))
+            stream.width, stream.height = size
+            stream.pix_fmt = "yuv420p"
+            for i in range(int(seconds * fps)):
+                if frame_at is not None:
+                    pixels = frame_at(i)
+                else:
+                    pixels = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)  # (H, W, 3)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        return path.read_bytes()
+
+
+def clip_ref(data: bytes, codec: str = "h264", size: tuple[int, int] = (64, 48), seconds: float = 2.0) -> dict:
+    """The case's `clip` entry describing `data`."""
+    starts = datetime.now(UTC) - timedelta(minutes=6, seconds=5)
+    return {
+        "sha256": sha(data),
+        "codec": codec,
+        "width": size[0],
+        "height": size[1],
+        "starts_at": starts.isoformat(),
+        "duration_s": seconds,
+    }
 
 
 def sha(data: bytes) -> str:
@@ -73,6 +120,7 @@ def post_case(
     parts: list[bytes] | list[tuple[str, bytes, str]],
     *,
     key: str | bool | None = True,
+    clip: bytes | None = None,
 ) -> httpx.Response:
     """File a case. `key=True` sends the event id as Idempotency-Key, a string sends that, None sends none."""
     text = body if isinstance(body, str) else json.dumps(body)
@@ -86,6 +134,8 @@ def post_case(
     files = [
         ("evidence", p if isinstance(p, tuple) else (f"frame{i}.jpg", p, "image/jpeg")) for i, p in enumerate(parts)
     ]
+    if clip is not None:
+        files.append(("clip", ("clip.mp4", clip, "video/mp4")))
     return client.post("/api/v1/cases", data={"case": text}, files=files, headers=headers)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from case_builders import images_for_case, jpeg, post_case, report, sha
+from case_builders import clip_ref, images_for_case, jpeg, mp4, post_case, report, sha
 from conftest import LiveServer, make_token, start_server, stop_server
 
 TMPFS_BYTES = 1024 * 1024
@@ -65,8 +65,8 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 20.0) ->
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def stored(store: Path, digest: str) -> Path:
-    return store / digest[:2] / digest[2:4] / f"{digest}.jpg"
+def stored(store: Path, digest: str, suffix: str = ".jpg") -> Path:
+    return store / digest[:2] / digest[2:4] / f"{digest}{suffix}"
 
 
 def fill(store: Path, leave: int) -> Path:
@@ -186,31 +186,36 @@ def test_start_up_sweep_deletes_old_orphans_and_temp_files_and_keeps_referenced_
     token, device, cameras = live.new_device()
     try:
         images = images_for_case(5)
+        clip = mp4(seconds=1.0)  # clips are swept like images: the referenced one stays
+        body = report(device, cameras[0], images, clip=clip_ref(clip, seconds=1.0))
         with live.client() as client:
-            filed = post_case(client, token, report(device, cameras[0], images), list(images.values()))
+            filed = post_case(client, token, body, list(images.values()), clip=clip)
             assert filed.status_code == 201, filed.text
     finally:
         stop_server(live)
     store = tmp_path / "evidence"
     old = time.time() - 2 * 3600
-    referenced = [stored(store, sha(data)) for data in images.values()]
+    referenced = [stored(store, sha(data)) for data in images.values()] + [stored(store, sha(clip), ".mp4")]
     orphan_old, orphan_young = (stored(store, sha(jpeg(seed=s))) for s in (901, 902))
+    orphan_clip = stored(store, sha(mp4(seconds=1.5)), ".mp4")
     temp_old, temp_young = store / "00" / "00" / ".incoming-abc", store / "00" / "00" / ".incoming-def"
     for path, data in [
         (orphan_old, jpeg(seed=901)),
         (orphan_young, jpeg(seed=902)),
         (temp_old, b"x"),
         (temp_young, b"y"),
+        (orphan_clip, mp4(seconds=1.5)),
     ]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    for path in [*referenced, orphan_old, temp_old]:
+    for path in [*referenced, orphan_old, temp_old, orphan_clip]:
         os.utime(path, (old, old))
 
     live = start_server(db_url, tmp_path, port=int(live.base_url.rsplit(":", 1)[1]))
     live.reviewer = make_token(db_url, "reviewer", "erin")
     try:
         wait_for(lambda: not orphan_old.exists() and not temp_old.exists(), "the start-up sweep")
+        wait_for(lambda: not orphan_clip.exists(), "the start-up sweep of clips")
         assert orphan_young.exists() and temp_young.exists()  # younger than the grace period (1 h)
         assert all(path.exists() for path in referenced)
         with live.reviewer_client() as reviewer:

@@ -99,7 +99,7 @@ def test_oversized_part_and_body(sqlite_server: LiveServer) -> None:
         # A body over the whole-request limit is cut off before it is read.
         huge = client.post(
             "/api/v1/cases",
-            content=b"x" * (8 * MAX_BYTES),
+            content=b"x" * (12 * MAX_BYTES),  # over 6 images and the 2 MB clip at their limits
             headers={"Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=zz"},
         )
         assert huge.status_code == 413
