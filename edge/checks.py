@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streetwatch.edge.config import EdgeConfig, ModelConfig, VendingRule
+from streetwatch.edge.config import EdgeConfig, ModelConfig, VendingRule, area_in_frame
 from streetwatch.edge.vending import evidence_classes, uses_proxies
 
 
@@ -12,10 +12,13 @@ def warnings_for(
     config: EdgeConfig,
     model_names: tuple[str, ...] | None,
     camera_model_names: Mapping[str, tuple[str, ...]] | None = None,
+    frame_sizes: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[str]:
     """`model_names`: the box model's classes (None: not checked); `camera_model_names`: the classes of
-    cameras that run their own model, by camera id."""
+    cameras that run their own model, by camera id; `frame_sizes`: (width, height) of the cameras whose
+    picture size `check` could read (video files) without the config stating it."""
     camera_model_names = camera_model_names or {}
+    frame_sizes = frame_sizes or {}
     out: list[str] = []
     if config.device.token is not None:
         out.append("device.token is written in the file; prefer device.token_env so the secret stays out of it")
@@ -29,6 +32,12 @@ def warnings_for(
             out.append(f"camera {camera.id}: no zones, so no rule will ever fire on it")
         for zone in camera.zones:
             rule = config.zone_rule(zone)
+            size = frame_sizes.get(camera.id)
+            if size is not None and area_in_frame(zone.polygon, *size) <= 0:
+                out.append(
+                    f"camera {camera.id} zone {zone.id}: the polygon lies wholly outside the {size[0]}x{size[1]} "
+                    f"picture of {camera.source}, so {zone.violation} will never be filed there"
+                )
             if names is not None:
                 have = evidence_classes(rule, names)
                 if not have:

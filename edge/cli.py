@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streetwatch.edge.config import EdgeConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,10 +62,25 @@ def _check(args: argparse.Namespace) -> int:
             if camera.model is not None:
                 camera_names[camera.id] = classes_of(camera.model, f"camera {camera.id} model")
     zones = sum(len(c.zones) for c in config.cameras)
-    for warning in warnings_for(config, names, camera_names):
+    for warning in warnings_for(config, names, camera_names, _file_frame_sizes(config)):
         print(f"warning: {warning}")
     print(f"{args.config}: OK: {len(config.cameras)} camera(s), {zones} zone(s)")
     return 0
+
+
+def _file_frame_sizes(config: EdgeConfig) -> dict[str, tuple[int, int]]:
+    """Picture sizes `check` can know before the agent runs: video files' (a stated frame_size is
+    checked by the config itself; live cameras only tell when they run)."""
+    from streetwatch.edge.config import is_file_source
+    from streetwatch.edge.sources import video_file_size
+
+    sizes = {}
+    for camera in config.cameras:
+        if camera.frame_size is None and is_file_source(camera) and camera.enabled:
+            size = video_file_size(Path(camera.source))
+            if size is not None:
+                sizes[camera.id] = size
+    return sizes
 
 
 def _run(args: argparse.Namespace) -> int:

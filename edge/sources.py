@@ -281,3 +281,18 @@ def open_source(
     if kind == "usb":
         return UsbSource(camera, stall_timeout_s, stop, phase_s)
     return PyAvSource(camera, stall_timeout_s, stop, kind, phase_s, clips)
+
+
+def video_file_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of a video file's first video stream, from its header (nothing decoded);
+    None when the file cannot be read (`check` says nothing then; `run` reports the camera)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = next(iter(container.streams.video), None)
+            if stream is None or not stream.codec_context.width:
+                return None
+            return int(stream.codec_context.width), int(stream.codec_context.height)
+    except (av.FFmpegError, OSError):
+        return None

@@ -362,3 +362,27 @@ def test_cli_check_names_the_file_and_line_of_a_nan_point_and_of_a_duplicate_key
         assert result.returncode == 2, result.stdout
         assert str(path) in result.stderr and expected in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_cli_check_warns_of_a_zone_outside_a_video_files_picture(tmp_path: Path) -> None:
+    from videos import bus_parks_video
+
+    bus_parks_video(tmp_path / "clip.mp4", seconds=2)  # 640x360
+    text = GOOD.replace(
+        "        polygon: [[0, 0], [100, 0], [100, 100]]\n",
+        "        polygon: [[0, 0], [100, 0], [100, 100]]\n"
+        "      - id: beyond\n        type: no_parking\n        polygon: [[1300, 0], [1900, 0], [1900, 700]]\n",
+    )
+    config = tmp_path / "edge.yaml"
+    config.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "streetwatch.cli", "edge", "check", str(config), "--no-model"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stdout.splitlines() if "picture" in line]
+    assert warnings == [
+        f"warning: camera cam-1 zone beyond: the polygon lies wholly outside the 640x360 picture of "
+        f"{tmp_path / 'clip.mp4'}, so illegal_parking will never be filed there"
+    ]
