@@ -21,6 +21,7 @@ from streetwatch.backoff import Backoff
 from streetwatch.edge.api import ApiServer, create_app
 from streetwatch.edge.camera_rules import CameraRules
 from streetwatch.edge.change import FrameSkipper, SkipSettings
+from streetwatch.edge.clips import Clip, ClipRecorder
 from streetwatch.edge.config import CameraConfig, EdgeConfig, is_file_source, source_kind
 from streetwatch.edge.detectors import LoadedModel, ModelPool
 from streetwatch.edge.health import HealthMonitor
@@ -80,15 +81,29 @@ class EdgeAgent:
         spread = phases([(camera.id, camera_interval(config, camera)) for camera in enabled])
         for camera in enabled:
             health = HealthMonitor(camera.health, storage.root / "reference" / f"{camera.id}.png")
-            worker = CameraWorker(camera, config.reconnect, health, self.pipeline.deliver, phase_s=spread[camera.id])
+            clips = (
+                ClipRecorder(camera.id, camera.clip, self.outbox.staging_dir, self._clip_ready)
+                if camera.clip.enabled
+                else None
+            )
+            worker = CameraWorker(
+                camera, config.reconnect, health, self.pipeline.deliver, phase_s=spread[camera.id], clips=clips
+            )
             model = self.pool.load(config.model_for(camera))
             rules = CameraRules(camera, config, model.detector.names)
             self.cameras[camera.id] = CameraRuntime(
-                camera, model, rules, health, worker, skipper=_skipper(config, camera)
+                camera, model, rules, health, worker, skipper=_skipper(config, camera), clips=clips
             )
         self.stop_event = threading.Event()
         self.started_at = time.monotonic()
         self.api_port: int | None = None
+
+    def _clip_ready(self, event_id: str, clip: Clip | None, why: str) -> None:
+        """A camera thread cut a case's clip (or could not): into the outbox beside the stills."""
+        if clip is None:
+            self.outbox.clip_missing(event_id, why)
+        else:
+            self.outbox.attach_clip(event_id, clip.path, clip.ref())
 
     @property
     def models(self) -> dict[str, LoadedModel]:

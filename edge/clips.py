@@ -19,6 +19,7 @@ over the byte bound (a stream without keyframes) empties the buffer until the ne
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -31,9 +32,20 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from streetwatch.contract import ClipRef
 from streetwatch.edge.config import ClipConfig
 
 log = logging.getLogger(__name__)
+
+# How long a stored case waits for its clip beyond `after_s` (the cut and the write take well under
+# a second; a camera that stops sending packets must not hold the case for ever).
+CLIP_WAIT_GRACE_S = 30.0
+CODECS = ("h264", "hevc")  # what the case service accepts in a clip (and browsers play)
+
+
+def clip_wait_s(config: ClipConfig) -> float:
+    """The longest a case of a camera with clips waits before it is sent (without its clip)."""
+    return config.after_s + CLIP_WAIT_GRACE_S
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Clip:
 
     path: Path
     size: int
+    sha256: str
     codec: str  # FFmpeg's codec name: h264, hevc
     width: int
     height: int
@@ -63,6 +76,17 @@ class Clip:
     duration_s: float  # presentation span of its packets
     packets: int
     short: bool  # the ring no longer held the asked start, or the stream ended before the asked end
+
+    def ref(self) -> ClipRef:
+        """How the case JSON describes it (contract)."""
+        return ClipRef(
+            sha256=self.sha256,
+            codec=self.codec,  # type: ignore[arg-type]  # h264 | hevc: ClipRecorder cuts no other
+            width=self.width,
+            height=self.height,
+            starts_at=self.starts_at,
+            duration_s=max(self.duration_s, 1e-3),
+        )
 
 
 class PacketRing:
@@ -215,6 +239,10 @@ class ClipRecorder:
 
     def _cut(self, req: ClipRequest, ended: bool) -> None:
         packets = self.ring.span(req.start_t, req.end_t)
+        codec = self._template.codec_context.name if self._template is not None else ""
+        if self._template is not None and codec not in CODECS:
+            self.deliver(req.event_id, None, f"the camera sends {codec}; clips are made of H.264 or H.265 only")
+            return
         if not packets or self._template is None:
             self.deliver(req.event_id, None, "no packets of the asked time are buffered")
             return
@@ -244,6 +272,7 @@ class ClipRecorder:
         return Clip(
             path=path,
             size=path.stat().st_size,
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
             codec=ctx.name,
             width=ctx.width,
             height=ctx.height,

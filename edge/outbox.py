@@ -12,6 +12,14 @@ Disk budget (`storage.max_bytes`, evidence + database), in this order when a new
    dropped for a parked car), `drop_oldest_pending` deletes the oldest undelivered non-urgent cases.
 Evidence of an undelivered case is never deleted by steps 1-2.
 
+Clips (edge/clips.py): a case whose camera records clips is stored with its stills at once, then
+waits (at most `clip_wait_s`) for its MP4, which the camera thread cuts once the asked span has
+passed. `attach_clip` moves it beside the stills and writes it into the case JSON, only while the
+case has never been handed to the sender (so every attempt sends the same bytes). A clip must fit
+the budget after delivered evidence is pruned: it never pushes out an undelivered case, and an
+urgent case is never kept over budget for its clip; without room the case goes without it. A
+restart while a case waits sends it without its clip (the packets were in memory).
+
 Retry times follow the monotonic clock while the agent runs and are re-based from the stored wall
 time on start (`edge/retry_times.py`): a clock step delays no case by more than its backoff interval.
 "Oldest" is storage order (rowid), never `created_at`: the wall clock may have stepped between two cases.
@@ -31,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from streetwatch.contract import CaseBundle
+from streetwatch.contract import CaseBundle, CaseReport, ClipRef
 from streetwatch.edge.retry_times import RetryTimes
 from streetwatch.errors import StreetwatchError
 from streetwatch.models.taxonomy import ViolationType
@@ -120,6 +128,7 @@ class OutboxItem:
     urgent: bool
     attempts: int
     violation: ViolationType  # from its own column: the sender never re-parses case_json
+    clip: Path | None = None  # the MP4 that case_json's `clip` describes
 
 
 def _fsync_dir(path: Path) -> None:
@@ -156,6 +165,7 @@ class Outbox:
         self.evidence_dir = root / "evidence"
         self.quarantine_dir = root / "quarantine"
         self.evidence_dir.mkdir(parents=True, exist_ok=True)
+        self.staging_dir = root / "staging"  # clips being cut (same disk: moved in with one rename)
         self.db_path = root / "outbox.sqlite3"
         try:
             _check_database(self.db_path)
@@ -180,6 +190,10 @@ class Outbox:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
         if "retry_delay_s" not in have:
             self._db.execute("ALTER TABLE outbox ADD COLUMN retry_delay_s REAL")
+        if "clip_state" not in have:  # NULL: no clip asked; waiting, attached, missing, late, lost
+            self._db.execute("ALTER TABLE outbox ADD COLUMN clip_state TEXT")
+        if "clip" not in have:  # the MP4's path under the root
+            self._db.execute("ALTER TABLE outbox ADD COLUMN clip TEXT")
 
     def _restore_retry_times(self) -> None:
         """Pending cases' due times from the stored wall time, trusted only up to one backoff interval
@@ -193,8 +207,9 @@ class Outbox:
                 self._retry.restore(event_id, bool(urgent), wall_due, delay_s)
 
     # -- writing -----------------------------------------------------------------------------------
-    def enqueue(self, bundle: CaseBundle) -> bool:
-        """Persist a case and its evidence; False when the disk budget refused it."""
+    def enqueue(self, bundle: CaseBundle, clip_wait_s: float | None = None) -> bool:
+        """Persist a case and its evidence; False when the disk budget refused it. `clip_wait_s`: the
+        case waits that long at most for `attach_clip` (or `clip_missing`) before it is sent."""
         report = bundle.report
         event_id = str(report.event_id)
         size = sum(len(i.jpeg) for i in bundle.images) + 2048
@@ -219,7 +234,7 @@ class Outbox:
             _fsync_dir(self.evidence_dir)
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO outbox (event_id, camera_id, violation, urgent, created_at, case_json, evidence,"
-                " bytes, state, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                " bytes, state, next_attempt_at, clip_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (
                     event_id,
                     report.camera_id,
@@ -230,12 +245,75 @@ class Outbox:
                     json.dumps([str(p.relative_to(self.root)) for p in paths]),
                     size,
                     0.0,
+                    None if clip_wait_s is None else "waiting",
                 ),
             ).rowcount
             if inserted:
                 self._retry.add(event_id, urgent=report.urgent)
+                if clip_wait_s is not None:
+                    self._due_in(event_id, clip_wait_s)
         self.wakeup.set()
         return True
+
+    def attach_clip(self, event_id: str, path: Path, ref: ClipRef) -> bool:
+        """Move the MP4 at `path` (on this disk) beside the case's stills and describe it in its JSON;
+        False (and the file deleted) when the case no longer waits for it or the budget has no room."""
+        size = path.stat().st_size
+        with self._lock:
+            row = self._db.execute(
+                "SELECT case_json, clip_state FROM outbox WHERE event_id = ? AND state = 'pending' AND attempts = 0",
+                (event_id,),
+            ).fetchone()
+            why = None
+            if row is None or row[1] != "waiting":
+                why = "the case no longer waits for it (sent, dropped or its wait ran out)"
+            elif not self._make_room(size, urgent=False, may_drop_pending=False):
+                why = f"no room in the {self.max_bytes} bytes budget for {size} bytes"
+            if why is not None:
+                path.unlink(missing_ok=True)
+                if row is not None and row[1] == "waiting":
+                    self._db.execute("UPDATE outbox SET clip_state = 'missing' WHERE event_id = ?", (event_id,))
+                    self._due_in(event_id, 0.0)
+                log.warning("clip of case %s not kept: %s", event_id, why)
+                self.wakeup.set()
+                return False
+            folder = self.evidence_dir / event_id
+            target = folder / "clip.mp4"
+            with open(path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(path, target)
+            _fsync_dir(folder)
+            report = CaseReport.model_validate_json(row[0])
+            case_json = CaseReport.model_validate({**report.model_dump(by_alias=True), "clip": ref}).model_dump_json(
+                by_alias=True
+            )
+            self._db.execute(
+                "UPDATE outbox SET case_json = ?, clip = ?, clip_state = 'attached', bytes = bytes + ?"
+                " WHERE event_id = ?",
+                (case_json, str(target.relative_to(self.root)), size, event_id),
+            )
+            self._due_in(event_id, 0.0)
+        self.wakeup.set()
+        return True
+
+    def clip_missing(self, event_id: str, why: str) -> None:
+        """No clip will come for this case: send it now without one."""
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE outbox SET clip_state = 'missing' WHERE event_id = ? AND clip_state = 'waiting'", (event_id,)
+            ).rowcount
+            if changed:
+                self._due_in(event_id, 0.0)
+        if changed:
+            log.info("case %s goes without a clip: %s", event_id, why)
+            self.wakeup.set()
+
+    def _due_in(self, event_id: str, delay_s: float) -> None:
+        """Due `delay_s` from now, persisted (under the lock)."""
+        wall_due = self._retry.retry_in(event_id, delay_s)
+        self._db.execute(
+            "UPDATE outbox SET next_attempt_at = ?, retry_delay_s = ? WHERE event_id = ?", (wall_due, delay_s, event_id)
+        )
 
     def record_health(self, camera_id: str, problem: str, started: bool, detail: str) -> None:
         with self._lock:
@@ -255,16 +333,21 @@ class Outbox:
             if event_id is None:
                 return None, wait_s
             row = self._db.execute(
-                "SELECT event_id, case_json, evidence, urgent, attempts, violation FROM outbox"
+                "SELECT event_id, case_json, evidence, urgent, attempts, violation, clip FROM outbox"
                 " WHERE event_id = ? AND state = 'pending'",
                 (event_id,),
             ).fetchone()
             if row is None:  # no longer pending (cannot happen while this process owns the root)
                 self._retry.remove(event_id)
                 return None, 0.0
-        event_id, case_json, evidence, urgent, attempts, violation = row
+            # Handed to the sender: a clip that comes now is too late (the body must never change).
+            self._db.execute(
+                "UPDATE outbox SET clip_state = 'late' WHERE event_id = ? AND clip_state = 'waiting'", (event_id,)
+            )
+        event_id, case_json, evidence, urgent, attempts, violation, clip = row
         paths = [self.root / p for p in json.loads(evidence)]
-        return OutboxItem(event_id, case_json, paths, bool(urgent), attempts, ViolationType(violation)), None
+        clip_path = None if clip is None else self.root / clip
+        return OutboxItem(event_id, case_json, paths, bool(urgent), attempts, ViolationType(violation), clip_path), None
 
     def _rebase_stored_due_times(self) -> None:
         """After a clock step: the stored wall-clock due times restated on the new clock (under the lock)."""
@@ -338,6 +421,10 @@ class Outbox:
                 unknown.append(folder.name)
             elif folder.suffix == ".tmp":
                 folder.unlink(missing_ok=True)
+        # Clips being cut when the process ended belong to no case; cases that waited for one go without.
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        with self._lock:
+            self._db.execute("UPDATE outbox SET clip_state = 'lost', next_attempt_at = 0 WHERE clip_state = 'waiting'")
         if unknown:
             log.warning(
                 "%d evidence folders have no row in %s (a crash before a commit leaves one; more mean "
@@ -368,7 +455,7 @@ class Outbox:
         db_bytes = sum(p.stat().st_size for p in self.root.glob("outbox.sqlite3*") if p.is_file())
         return int(stored) + db_bytes
 
-    def _make_room(self, size: int, urgent: bool) -> bool:
+    def _make_room(self, size: int, urgent: bool, may_drop_pending: bool = True) -> bool:
         if self._usage() + size <= self.max_bytes:
             return True
         # Delivered evidence goes first, oldest first; the rows stay (they are small, and they say what was sent).
@@ -383,7 +470,7 @@ class Outbox:
                 return True
         if urgent:
             return True  # over budget by one case rather than lose a fire
-        if self.when_full == "drop_new":
+        if self.when_full == "drop_new" or not may_drop_pending:
             return False
         pending = self._db.execute(
             "SELECT event_id FROM outbox WHERE state = 'pending' AND urgent = 0 ORDER BY rowid"

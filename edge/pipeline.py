@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from streetwatch.edge.camera_rules import CameraRules
 from streetwatch.edge.change import FrameSkipper, Thumb, change_thumbnail
+from streetwatch.edge.clips import ClipRecorder, clip_wait_s
 from streetwatch.edge.config import CameraConfig, is_file_source
 from streetwatch.edge.detectors import LoadedModel
 from streetwatch.edge.events import Observation, ViolationEvent
@@ -46,6 +47,7 @@ class CameraRuntime:
     judged: int = 0
     cases: int = 0
     skipper: FrameSkipper | None = None  # None: every frame is inferred (sampling.skip_unchanged off)
+    clips: ClipRecorder | None = None  # this camera's packet ring (cameras[].clip.enabled)
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,10 @@ class Pipeline:
         events = runtime.rules.step(obs, healthy=pending.healthy)
         for event in events:
             bundle = runtime.model.evidence.build(event, runtime.config)
-            stored = self.outbox.enqueue(bundle)
+            clips = runtime.clips
+            stored = self.outbox.enqueue(bundle, clip_wait_s=None if clips is None else clip_wait_s(clips.config))
+            if stored and clips is not None:  # cut by the camera's thread once the span has passed
+                clips.request(str(event.event_id), event.first_seen.t, event.confirmed.t)
             outcome = "filed" if stored else "dropped_disk_full"
             self.case_outcomes.add((event.violation.value, outcome))
             runtime.cases += int(stored)

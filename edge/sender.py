@@ -54,6 +54,8 @@ class Sender:
         """Try to deliver one item; returns 'sent', 'retry' or 'rejected' (and records it in the outbox)."""
         try:
             files = [("evidence", (p.name, p.read_bytes(), "image/jpeg")) for p in item.evidence]
+            if item.clip is not None:
+                files.append(("clip", (item.clip.name, item.clip.read_bytes(), "video/mp4")))
         except FileNotFoundError as exc:
             self.outbox.mark_rejected(item.event_id, f"evidence file missing: {exc.filename}")
             return "rejected"

@@ -1,0 +1,56 @@
+"""The whole agent with clips on: a bus parks in a real H.264 video, the case reaches the real case
+service with an MP4 cut from the file's own packets, from before first seen to after the confirmation."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import av
+import pytest
+from live_cases import CaseService
+from test_agent import agent_config, bus_video, coco_model
+
+from streetwatch.edge.agent import EdgeAgent
+
+pytestmark = pytest.mark.slow
+__all__ = ["bus_video", "coco_model"]  # fixtures
+
+
+def test_a_parking_case_carries_its_clip(
+    tmp_path: Path, case_service: CaseService, coco_model: Path, bus_video: Path, new_camera
+) -> None:
+    camera_id = new_camera()
+    config = agent_config(
+        tmp_path, coco_model, bus_video, case_service.url, case_service.device, realtime=False,
+        clip={"enabled": True, "before_s": 2.0, "after_s": 2.0},
+    )  # fmt: skip
+    config = config.model_copy(
+        update={
+            "cameras": [config.cameras[0].model_copy(update={"id": camera_id})],
+            "stop_when_sources_end": True,
+        }
+    )
+    agent = EdgeAgent(config)
+    assert agent.run() == 0
+    [case] = case_service.cases(camera_id)
+    [clip] = [e for e in case["evidence"] if e["role"] == "clip"]
+    assert clip["content_type"] == "video/mp4" and (clip["width"], clip["height"]) == (640, 360)
+    data = case_service.evidence_bytes(clip["url"])
+    stored = tmp_path / "state" / "evidence" / case["event_id"] / "clip.mp4"
+    assert hashlib.sha256(data).hexdigest() == clip["sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
+    path = tmp_path / "served.mp4"
+    path.write_bytes(data)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))  # every frame decodes
+    assert stream.codec_context.name == "h264" and frames[0].key_frame
+    first_seen = datetime.fromisoformat(case["first_seen"])
+    confirmed = datetime.fromisoformat(case["confirmed_at"])
+    starts = datetime.fromisoformat(clip["captured_at"])
+    # From the keyframe at or before first seen - 2 s (GOP 1 s) ...
+    assert 2.0 <= (first_seen - starts).total_seconds() <= 2.0 + 1.0 + 0.05
+    # ... to confirmation + 2 s: the span asked, plus at most one GOP at the start.
+    asked = (confirmed - first_seen).total_seconds() + 4.0
+    assert asked - 0.25 <= len(frames) / 5 <= asked + 1.0 + 0.25  # 5 fps; sampling at 0.2 s
