@@ -43,3 +43,11 @@ CLASS_LABELS: dict[str, str] = {
     "smoke": N_("smoke"),
     "stall": N_("stall"),
 }
+# Evidence frames (streetwatch.contract.EvidenceRole values), as the page names them.
+ROLE_LABELS: dict[str, str] = {
+    "first_seen": N_("first seen"),
+    "first_seen_clean": N_("first seen, clean"),
+    "confirmation": N_("confirmation"),
+    "confirmation_clean": N_("confirmation, clean"),
+    "plate": N_("plate"),
+}

@@ -14,12 +14,14 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from case_builders import file_new
 
 from streetwatch.cases import i18n
 from streetwatch.cases.i18n import LOCALE_DIR, Locale, choose_language, translations
-from streetwatch.cases.labels import CLASS_LABELS, REJECT_REASON_MSGIDS, VIOLATION_LABELS
+from streetwatch.cases.labels import CLASS_LABELS, REJECT_REASON_MSGIDS, ROLE_LABELS, VIOLATION_LABELS
 from streetwatch.cases.lifecycle import STATUS_LABELS, CaseStatus
 from streetwatch.cases.script_messages import script_messages
+from streetwatch.contract import EvidenceRole
 from streetwatch.models.taxonomy import CLASS_NAMES
 from streetwatch.verdicts import REJECT_REASON_LABELS
 
@@ -95,8 +97,9 @@ def test_local_time_and_language_choice() -> None:
 SCRIPTS = sorted((CASES_DIR / "static").glob("*.js"))
 
 
-def test_every_model_class_has_a_label_in_both_languages() -> None:
+def test_every_model_class_and_frame_role_has_a_label_in_both_languages() -> None:
     assert tuple(CLASS_LABELS) == CLASS_NAMES
+    assert set(ROLE_LABELS) == {r.value for r in EvidenceRole}
     zh = script_messages(Locale("zh_CN", ZoneInfo("Asia/Shanghai")))["classes"]
     en = script_messages(Locale("en", ZoneInfo("Asia/Shanghai")))["classes"]
     assert zh["stall"] == "摊位" and en["stall"] == "stall" and en["dining_table"] == "table"
@@ -119,3 +122,19 @@ def test_scripts_show_only_catalogue_strings(script: Path) -> None:
     assert not literal, f"{script.name} shows hard-coded text: {literal}"
     ternary = [expr for expr in shown if re.search(r"\?\s*[`\"'][^`\"']", expr)]
     assert not ternary, f"{script.name} shows hard-coded text: {ternary}"
+
+
+def test_the_page_names_frames_and_classes_in_its_language(sqlite_server) -> None:  # type: ignore[no-untyped-def]
+    """Frame roles and the model's class on the evidence are words for people, in the page's language."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=990)
+    with sqlite_server.client(follow_redirects=False) as client:
+        assert client.post("/review/login", data={"token": sqlite_server.reviewer}).status_code == 303
+        zh = client.get(f"/review/cases/{case['id']}").text
+        en = client.get(f"/review/cases/{case['id']}?lang=en").text
+    captions = [re.sub(r"\s+", " ", c).split(" · ")[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", zh)]
+    assert captions and all(c in {"首次发现", "首次发现（原图）", "确认", "确认（原图）"} for c in captions), captions
+    assert re.search(r'class="label">汽车 \d\.\d\d<', zh)
+    captions_en = [c.split(" · ")[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", en)]
+    assert "confirmation, clean" in captions_en and re.search(r'class="label">car \d\.\d\d<', en)
