@@ -43,8 +43,10 @@ def warnings_for(
                 if not have:
                     wanted = list(rule.classes)
                     if isinstance(rule, VendingRule):
+                        keeper = f"with a stationary {'/'.join(rule.keeper_classes) or 'nobody'}"
+                        alone = set(rule.proxy_alone) if rule.lone_proxy_still_s is None else set(rule.proxy_classes)
                         wanted += [
-                            f"{c} (with a stationary {'/'.join(rule.keeper_classes) or 'nobody'})"
+                            f"{c} ({keeper})" if c in alone else f"{c} (beside another proxy, {keeper})"
                             for c in rule.proxy_classes
                         ]
                     out.append(

@@ -288,8 +288,12 @@ class VendingRule(PresenceRule):
     otherwise (`proxies: auto`) a stall proxy (`proxy_classes`: umbrella, dining_table) with a
     *stationary* tracked keeper (`keeper_classes`: person) beside it: a person standing within
     `keeper_max_move_frac` of their height for `keeper_still_s`, their box within `keeper_near_frac`
-    of the proxy's size. A pedestrian carrying an umbrella through the zone never counts. An empty
-    `keeper_classes` lets proxies count alone (the v1 behaviour). docs/vending.md has the details.
+    of the proxy's size. A pedestrian carrying an umbrella through the zone never counts. A proxy
+    outside `proxy_alone` (default: the umbrella) counts at once only co-located with a proxy of
+    another class (a table of goods under it); alone, only after its keeper has stood still for
+    `lone_proxy_still_s` (20 min): a person waiting at a bus stop under their own umbrella is a
+    stationary person with an umbrella too, for the minutes a bus takes. An empty `keeper_classes`
+    and every proxy in `proxy_alone` is the v1 behaviour. docs/vending.md has the details.
     """
 
     kind: Literal["vending"] = Field(default="vending", description="rule kind; follows from the zone type")  # type: ignore[assignment]
@@ -308,16 +312,37 @@ class VendingRule(PresenceRule):
         default=0.5, gt=0, le=5, description="a standing keeper's anchor may drift this fraction of their height"
     )
     keeper_near_frac: float = Field(
-        default=0.5, ge=0, le=5, description="the keeper's box within this many proxy sizes of the proxy's box"
+        default=0.5,
+        ge=0,
+        le=5,
+        description="the keeper's box (and a co-located proxy's) within this many proxy sizes of the proxy's box",
+    )
+    proxy_alone: list[str] = Field(
+        default_factory=lambda: ["dining_table"],
+        description="proxies that are stall evidence by themselves; any other needs a proxy of another class beside it",
+    )
+    lone_proxy_still_s: Seconds | None = Field(
+        default=1200,
+        description="a proxy outside proxy_alone with no other proxy class beside it (an umbrella alone) counts "
+        "once its keeper has stood still this long: past a wait for a bus, short of a stall's day; null: never",
     )
 
-    @field_validator("proxy_classes", "keeper_classes")
+    @field_validator("proxy_classes", "keeper_classes", "proxy_alone")
     @classmethod
     def _known_names(cls, value: list[str]) -> list[str]:
         for name in value:
             if name not in CLASS_NAMES:
                 raise ValueError(f"unknown class {name!r}; taxonomy classes are {', '.join(CLASS_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _alone_are_proxies(self) -> VendingRule:
+        stray = [c for c in self.proxy_alone if c not in self.proxy_classes]
+        if stray:
+            raise ValueError(
+                f"proxy_alone must be among proxy_classes ({', '.join(self.proxy_classes)}); got: {', '.join(stray)}"
+            )
+        return self
 
 
 def _vending() -> VendingRule:

@@ -6,7 +6,11 @@ Evidence per sample (then judged by presence over samples, as every static thing
   (person) beside it. Keepers are tracked by this rule (class-agnostic IoU tracking on monotonic
   time); one counts once it has stood within `keeper_max_move_frac` of its height for
   `keeper_still_s`. A pedestrian carrying an umbrella through the zone is a new position at every
-  sample and never counts.
+  sample and never counts. A proxy outside `proxy_alone` (the umbrella) counts at once only beside
+  a proxy of another class (the table of goods under it); alone, only once its keeper has stood
+  still for `lone_proxy_still_s`: someone waiting at a bus stop under their own umbrella is
+  stationary too, and an umbrella with a still person under it is all the COCO classes show of
+  either, so what tells them apart is how long they stay (a bus wait is minutes, a stall hours).
 Allow-zones (外摆经营划线区, 临时摊区, 夜市 in the evening): while their schedule is in effect,
 detections anchored inside them are not evidence for the violations they permit.
 """
@@ -31,6 +35,15 @@ from streetwatch.inference.detections import Detections
 from streetwatch.models.taxonomy import ViolationType
 
 
+@dataclass(frozen=True)
+class _StillKeepers:
+    """Keeper detections of this frame that have stood still long enough: for a backed proxy
+    (`keeper_still_s`) and for a lone one (`lone_proxy_still_s`)."""
+
+    backed: Detections
+    lone: Detections
+
+
 @dataclass
 class _Keeper:
     anchor0: npt.NDArray[np.float32]  # (2,) where it came to rest
@@ -51,7 +64,24 @@ def evidence_classes(rule: Rule, names: Sequence[str]) -> list[str]:
     if not isinstance(rule, VendingRule) or not uses_proxies(rule, names):
         return direct
     keepers_ok = not rule.keeper_classes or any(c in names for c in rule.keeper_classes)
-    return direct + ([c for c in rule.proxy_classes if c in names] if keepers_ok else [])
+    proxies = [c for c in rule.proxy_classes if c in names]
+    # Proxy evidence needs one that counts alone, two kinds that can stand together, or a keeper
+    # still long enough for a proxy on its own.
+    lone_ok = rule.lone_proxy_still_s is not None and bool(rule.keeper_classes)
+    together = any(c in rule.proxy_alone for c in proxies) or len(proxies) >= 2 or (lone_ok and bool(proxies))
+    return direct + (proxies if keepers_ok and together else [])
+
+
+def near(box: npt.NDArray[np.float32], others: npt.NDArray[np.float32], frac: float) -> npt.NDArray[np.bool_]:
+    """Which of `others` (M, 4) reach within `frac` of `box`'s (4,) larger side of it: mask (M,)."""
+    x1, y1, x2, y2 = box
+    pad = frac * max(x2 - x1, y2 - y1)
+    return (
+        (others[:, 0] <= x2 + pad)
+        & (others[:, 2] >= x1 - pad)
+        & (others[:, 1] <= y2 + pad)
+        & (others[:, 3] >= y1 - pad)
+    )
 
 
 class VendingZoneRule(PresenceZoneRule):
@@ -62,34 +92,36 @@ class VendingZoneRule(PresenceZoneRule):
         assert isinstance(rule, VendingRule)  # make_zone_rule dispatches on the type
         self.proxy_mode = uses_proxies(rule, names)
         self.proxy_ids = class_ids_for(names, rule.proxy_classes) if self.proxy_mode else class_ids_for(names, [])
+        self.alone_ids = class_ids_for(names, rule.proxy_alone)
+        self._can_fire = bool(evidence_classes(rule, names))
         self.keeper_ids = class_ids_for(names, rule.keeper_classes)
         self.needs_keeper = bool(rule.keeper_classes)
         # Every keeper detection the detector kept is worth tracking: high_conf 0 (the model's own
         # threshold already applied); a keeper missed for a whole presence gap starts over.
         self.keeper_tracker = ByteTracker(high_conf=0.0, max_age_s=max(rule.max_gap_s, 1e-3))
         self.keepers: dict[int, _Keeper] = {}
-        self._still = Detections.empty()
+        self._still = _StillKeepers(Detections.empty(), Detections.empty())
 
     @property
     def can_fire(self) -> bool:
-        if len(self.class_ids):
-            return True
-        return len(self.proxy_ids) > 0 and (not self.needs_keeper or len(self.keeper_ids) > 0)
+        return self._can_fire
 
     def step(self, obs: Observation, enforced: bool) -> list[ViolationEvent]:
         self._still = self._update_keepers(obs)
         return super().step(obs, enforced)
 
-    def _update_keepers(self, obs: Observation) -> Detections:
+    def _update_keepers(self, obs: Observation) -> _StillKeepers:
         """Track keeper-class detections; returns those standing still long enough."""
         dets = obs.detections
         if not self.proxy_mode or not self.needs_keeper or len(self.keeper_ids) == 0:
-            return Detections.empty()
+            return _StillKeepers(Detections.empty(), Detections.empty())
         mask = np.isin(dets.class_id, self.keeper_ids) & (dets.confidence >= self.rule.min_confidence)
         tracked = self.keeper_tracker.update(dets[mask], obs.t)
         now, rule = obs.t, self.rule
         anchors = tracked.anchors("bottom_center")
         still = np.zeros(len(tracked), dtype=bool)
+        long_still = np.zeros(len(tracked), dtype=bool)
+        lone_s = rule.lone_proxy_still_s
         for j in range(len(tracked)):
             tid = int(tracked.tracker_id[j])  # type: ignore[index]
             if tid < 0:
@@ -103,8 +135,9 @@ class VendingZoneRule(PresenceZoneRule):
                 keeper = self.keepers[tid] = _Keeper(anchors[j].copy(), now, now)  # walking: the clock restarts
             keeper.last_seen = now
             still[j] = now - keeper.still_since >= rule.keeper_still_s
+            long_still[j] = lone_s is not None and now - keeper.still_since >= max(lone_s, rule.keeper_still_s)
         self.keepers = {k: v for k, v in self.keepers.items() if now - v.last_seen <= rule.max_gap_s}
-        return tracked[still]
+        return _StillKeepers(tracked[still], tracked[long_still])
 
     def relevant(self, detections: Detections) -> Detections:
         """Stall boxes in the zone; in proxy mode also proxies in the zone with a still keeper beside them
@@ -117,35 +150,36 @@ class VendingZoneRule(PresenceZoneRule):
         evidence = np.isin(detections.class_id, self.class_ids) & confident & inside
         if self.proxy_mode and len(self.proxy_ids):
             proxies = np.isin(detections.class_id, self.proxy_ids) & confident & inside
+            backed = proxies & self._together(detections, proxies)
             if self.needs_keeper:
-                kept, keepers = self._beside_keepers(detections, proxies)
-                evidence |= kept | keepers
+                for subset, still in ((backed, self._still.backed), (proxies & ~backed, self._still.lone)):
+                    kept, keepers = self._beside_keepers(detections, subset, still)
+                    evidence |= kept | keepers
             else:
-                evidence |= proxies
+                evidence |= backed
         return detections[evidence]
 
+    def _together(self, detections: Detections, proxies: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Proxies that count: one of `proxy_alone`, or one with a proxy of another class beside it. Mask (N,)."""
+        ok = proxies & np.isin(detections.class_id, self.alone_ids)
+        for i in np.flatnonzero(proxies & ~ok):
+            other = proxies & (detections.class_id != detections.class_id[i])
+            ok[i] = bool(near(detections.xyxy[i], detections.xyxy[other], self.rule.keeper_near_frac).any())
+        return ok
+
     def _beside_keepers(
-        self, detections: Detections, proxies: npt.NDArray[np.bool_]
+        self, detections: Detections, proxies: npt.NDArray[np.bool_], still: Detections
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """(proxies with a still keeper near, detections that are those keepers), masks (N,)."""
+        """(proxies with one of the `still` keepers near, detections that are those keepers), masks (N,)."""
         kept = np.zeros(len(detections), dtype=bool)
         keepers = np.zeros(len(detections), dtype=bool)
-        still = self._still
         if len(still) == 0 or not proxies.any():
             return kept, keepers
-        frac = self.rule.keeper_near_frac
         for i in np.flatnonzero(proxies):
-            x1, y1, x2, y2 = detections.xyxy[i]
-            pad = frac * max(x2 - x1, y2 - y1)
-            near = (
-                (still.xyxy[:, 0] <= x2 + pad)
-                & (still.xyxy[:, 2] >= x1 - pad)
-                & (still.xyxy[:, 1] <= y2 + pad)
-                & (still.xyxy[:, 3] >= y1 - pad)
-            )
-            if near.any():
+            beside = near(detections.xyxy[i], still.xyxy, self.rule.keeper_near_frac)
+            if beside.any():
                 kept[i] = True
-                for box in still.xyxy[near]:  # mark the keeper's own detection in this frame
+                for box in still.xyxy[beside]:  # mark the keeper's own detection in this frame
                     keepers |= np.all(np.abs(detections.xyxy - box) < 0.5, axis=1)
         return kept, keepers
 

@@ -108,6 +108,12 @@ def test_a_camera_model_is_resolved_and_checked_against_its_own_classes(tmp_path
     only_umbrella = tuple(c for c in coco if c != "dining_table")
     warnings = "\n".join(warnings_for(config, street, {camera.id: only_umbrella}))
     assert "camera cam-1: model.class_conf names classes the model does not have: dining_table" in warnings
+    assert "zone stall" not in warnings  # an umbrella alone still counts, after 20 still minutes
+    # A zone that never lets an umbrella count alone cannot fire on a model without a table.
+    data["cameras"][0]["zones"][-1]["rule"] = {"lone_proxy_still_s": None}
+    path.write_text(yaml.safe_dump(data))
+    warnings = "\n".join(warnings_for(load_config(path), street, {camera.id: only_umbrella}))
+    assert "umbrella (beside another proxy, with a stationary person)" in warnings
 
 
 def test_zone_overrides_apply_over_the_global_rule() -> None:
