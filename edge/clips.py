@@ -198,6 +198,7 @@ class ClipRecorder:
         self._pending: list[ClipRequest] = []
         self._template: Any = None  # the open input stream (camera thread), None while disconnected
         self._time_base: Fraction | None = None
+        self._last_dts: int | None = None  # decode order: a step back means a new timeline
         self.cut = 0  # clips delivered
 
     def request(self, event_id: str, first_seen_t: float, confirmed_t: float) -> None:
@@ -213,12 +214,19 @@ class ClipRecorder:
     def open(self, stream: Any) -> None:
         """A new connection: packets of the old one cannot be joined to the new one's timestamps."""
         self.ring.clear()
+        self._last_dts = None
         with self._lock:
             self._template = stream
             self._time_base = stream.time_base
 
     def push(self, packet: Any, t: float, wall: float) -> None:
         """Keep one demuxed `av.Packet` (its bytes are copied), then cut every clip it completes."""
+        dts = packet.dts if packet.dts is not None else packet.pts
+        if dts is not None and self._last_dts is not None and dts <= self._last_dts:
+            # The stream's clock went back (an encoder restart, a looping source): what is held
+            # cannot be joined to what follows, as after a reconnect.
+            self.ring.clear()
+        self._last_dts = dts if dts is not None else self._last_dts
         self.ring.push(
             BufferedPacket(t, wall, bytes(packet), packet.pts, packet.dts, packet.duration or 0, packet.is_keyframe)
         )

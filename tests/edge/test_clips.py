@@ -161,3 +161,67 @@ def test_clips_need_a_packet_source() -> None:
     with pytest.raises(ValueError, match=r"clip\.enabled needs a compressed stream"):
         camera("http://cam/snapshot.jpg", clip={"enabled": True})
     assert camera("rtsp://cam/stream", clip={"enabled": True}).clip.enabled
+
+
+def test_a_clip_from_a_live_stream_on_the_arrival_clock(tmp_path: Path) -> None:
+    """A live HTTP MPEG-TS camera (served at its real rate): packets are timed by arrival, as the
+    frames the rules see; the clip covers the asked seconds of wall time."""
+    import time
+
+    from edge_builders import free_port
+    from test_sources import _Stream
+
+    from streetwatch.edge.config import HealthConfig, ReconnectConfig
+    from streetwatch.edge.health import HealthMonitor
+    from streetwatch.edge.worker import CameraWorker
+
+    ts = write_video(tmp_path / "live.ts", moving_scene, 100, fps=FPS, gop=GOP)
+    port = free_port()
+    stream = _Stream(ts.read_bytes(), port, seconds=10.0)  # 100 frames at 10 fps, sent in real time
+    stream.start()
+    got: list[tuple[Clip | None, str]] = []
+    frames: list[float] = []
+    config = ClipConfig(enabled=True, before_s=0.0, after_s=1.0)
+    recorder = ClipRecorder("cam-1", config, tmp_path / "staging", lambda e, c, why: got.append((c, why)))
+    worker = CameraWorker(
+        camera(f"http://127.0.0.1:{port}/live.ts", sample_fps=2, clip={"enabled": True}),
+        ReconnectConfig(initial_s=0.2, max_s=0.5, jitter=0.1, stall_timeout_s=3),
+        HealthMonitor(HealthConfig(frozen_after_s=None, moved_after_s=None)),
+        lambda cid, frame, started, ended: frames.append(frame.t),
+        clips=recorder,
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while (not frames or frames[-1] - frames[0] < 3.5) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        now = frames[-1]
+        recorder.request("case-live", now - 2.0, now)  # first seen 2 s ago, confirmed now: 3 s with after_s
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop.set()
+        stream.kill()
+        worker.join(5)
+    [(clip, why)] = got
+    assert clip is not None and not clip.short, why
+    _, decoded, _ = probe(clip.path)
+    assert decoded[0].key_frame
+    # 3 s asked, on the arrival clock (a live stream arrives in bursts: allow one GOP and some jitter).
+    assert 3.0 - 0.5 <= len(decoded) / FPS <= 3.0 + 1.0 + 0.6
+
+
+def test_a_stream_whose_clock_goes_back_starts_a_new_ring() -> None:
+    """An encoder restart (or a looping source) restarts the timestamps: held packets cannot be joined
+    to the new ones in one MP4, so the ring starts again at the new keyframe."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    recorder = ClipRecorder("cam-1", ClipConfig(enabled=True), Path("/nonexistent"), lambda e, c, w: None)
+    recorder.open(SimpleNamespace(time_base=Fraction(1, FPS)))
+    for i in [*range(20), 0, 1, 2]:
+        packet = av.Packet(bytes(100))
+        packet.pts = packet.dts = i
+        packet.is_keyframe = i % GOP == 0
+        recorder.push(packet, t=len(recorder.ring) / FPS, wall=0.0)
+    assert len(recorder.ring) == 3 and recorder.ring.span(-1, 1e9)[0].keyframe

@@ -89,10 +89,12 @@ def test_sampler_keeps_the_grid_without_backlog() -> None:
 
 
 class _Stream:
-    """An HTTP server streaming an MPEG-TS file at its real rate; `kill()` cuts it off mid-stream."""
+    """An HTTP server streaming an MPEG-TS file, looping; `kill()` cuts it off mid-stream. `seconds`:
+    the file's duration, to send it at its real rate (default: 16 KB every 20 ms)."""
 
-    def __init__(self, data: bytes, port: int) -> None:
+    def __init__(self, data: bytes, port: int, seconds: float | None = None) -> None:
         self.data, self.port, self.alive = data, port, threading.Event()
+        self.seconds = seconds
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
@@ -107,13 +109,14 @@ class _Stream:
                 self.send_header("Content-Type", "video/mp2t")
                 self.end_headers()
                 chunk = 16 * 1024
+                pause = 0.02 if stream.seconds is None else stream.seconds * chunk / len(stream.data)
                 try:
                     while stream.alive.is_set():  # loop the clip for as long as the server lives
                         for i in range(0, len(stream.data), chunk):
                             if not stream.alive.is_set():
                                 return
                             self.wfile.write(stream.data[i : i + chunk])
-                            time.sleep(0.02)
+                            time.sleep(pause)
                 except OSError:
                     return
 
