@@ -109,6 +109,8 @@ class Evidence(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # The frame's public copy (people, other plates hidden by the edge box); null: none was filed.
+    public_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     content_type: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
@@ -128,7 +130,7 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     actor_kind: Mapped[str] = mapped_column(String(16))  # device | reviewer | client | system
-    action: Mapped[str] = mapped_column(String(16))  # filed | transition | boxes
+    action: Mapped[str] = mapped_column(String(16))  # filed | transition | boxes | original (a view of one)
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(500))

@@ -26,7 +26,9 @@ class EvidencePublic(_Public):
     width: int
     height: int
     captured_at: datetime | None
-    url: str = Field(description="download path, relative to the service root")
+    url: str = Field(description="download path, relative to the service root (reviewers; originals are audited)")
+    public_sha256: str | None = Field(default=None, description="the public copy (people, other plates hidden)")
+    public_url: str | None = Field(default=None, description="where anyone may fetch the public copy")
 
 
 class CaseEventPublic(_Public):

@@ -41,6 +41,8 @@ from streetwatch.cases.workflow import Workflow, is_overdue
 from streetwatch.contract import API_PREFIX, CaseReport, DetectionRecord, ModelRef, PlateReport
 from streetwatch.plate_format import normalise
 
+ORIGINAL_VIEWED = "original"  # audit action: a reviewer was sent an original evidence image
+
 
 class CaseServiceError(Exception):
     def __init__(self, status: int, detail: object, headers: Mapping[str, str] | None = None) -> None:
@@ -128,18 +130,27 @@ def checked_images(report: CaseReport, uploads: Mapping[str, bytes], limits: Ima
     """Each evidence entry's upload (by the sha256 the caller computed once), checked as a JPEG."""
     images: dict[str, CheckedImage] = {}
     for ref in report.evidence:
-        if ref.sha256 in images:
-            continue
-        try:
-            images[ref.sha256] = check_jpeg(
-                uploads[ref.sha256],
-                sha256=ref.sha256,
-                label=f"evidence {ref.role} ({ref.sha256[:12]}…)",
-                max_bytes=limits.max_bytes,
-                max_pixels=limits.max_pixels,
-            )
-        except EvidenceRejected as exc:
-            raise CaseServiceError(exc.status, str(exc)) from None
+        for digest, what in ((ref.sha256, ref.role.value), (ref.public_sha256, f"{ref.role.value} public copy")):
+            if digest is None or digest in images:
+                continue
+            try:
+                images[digest] = check_jpeg(
+                    uploads[digest],
+                    sha256=digest,
+                    label=f"evidence {what} ({digest[:12]}…)",
+                    max_bytes=limits.max_bytes,
+                    max_pixels=limits.max_pixels,
+                )
+            except EvidenceRejected as exc:
+                raise CaseServiceError(exc.status, str(exc)) from None
+        if ref.public_sha256 is not None:
+            original, public = images[ref.sha256], images[ref.public_sha256]
+            if (original.width, original.height) != (public.width, public.height):
+                raise CaseServiceError(
+                    422,
+                    f"evidence {ref.role.value}: the public copy is {public.width}x{public.height}, the frame "
+                    f"{original.width}x{original.height}; a public copy is the same frame with regions hidden",
+                )
     return list(images.values())
 
 
@@ -239,6 +250,7 @@ def file_case(
         Evidence(
             role=ref.role.value,
             sha256=ref.sha256,
+            public_sha256=ref.public_sha256,
             content_type=by_sha[ref.sha256].content_type,
             size_bytes=len(by_sha[ref.sha256].data),
             width=by_sha[ref.sha256].width,
@@ -333,13 +345,44 @@ def find_case(session: Session, case_id: int) -> CasePublic | None:
 class EvidenceFile:
     sha256: str
     content_type: str
+    public: bool  # a public copy (or a frame that was its own public copy: nothing in it to hide)
+    role: str
 
 
-def evidence_of(session: Session, case_id: int, sha256: str) -> EvidenceFile:
+def _public_row(session: Session, case_id: int, sha256: str) -> Evidence | None:
+    return session.scalar(
+        select(Evidence).where(Evidence.case_id == case_id, Evidence.public_sha256 == sha256).limit(1)
+    )
+
+
+def public_copy(session: Session, case_id: int, sha256: str) -> EvidenceFile:
+    """A public copy of one of the case's frames, for anyone; an original is never one (404)."""
+    row = _public_row(session, case_id, sha256)
+    if row is None:
+        raise CaseServiceError(404, f"case {case_id} has no public image {sha256}")
+    return EvidenceFile(sha256, row.content_type, public=True, role=row.role)
+
+
+def evidence_of(session: Session, case_id: int, sha256: str, viewer: Principal) -> EvidenceFile:
+    """One of the case's images for a reviewer. An original (not a public copy) is written to the
+    audit log: who saw which image of the case, when (the unit of work commits it with the answer)."""
+    if viewer.kind is not TokenKind.REVIEWER:
+        raise CaseServiceError(403, f"original evidence is for reviewer tokens; this is a {viewer.kind} token")
+    public = _public_row(session, case_id, sha256)
+    if public is not None:
+        return EvidenceFile(sha256, public.content_type, public=True, role=public.role)
     row = session.scalar(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == sha256).limit(1))
     if row is None:
         raise CaseServiceError(404, f"case {case_id} has no evidence {sha256}")
-    return EvidenceFile(row.sha256, row.content_type)
+    status = session.scalar(select(Case.status).where(Case.id == case_id))
+    note = f"{row.role} {sha256[:16]}"
+    session.add(_event(case_id, viewer, ORIGINAL_VIEWED, None, CaseStatus(status), note, None))
+    return EvidenceFile(row.sha256, row.content_type, public=False, role=row.role)
+
+
+def public_path(case_id: int, sha256: str) -> str:
+    """Where anyone fetches a public copy (Open311's `media_url` is this, made absolute)."""
+    return f"/open311/v2/media/{case_id}/{sha256}.jpg"
 
 
 def encode_cursor(last_id: int) -> str:
@@ -575,6 +618,8 @@ def to_public(case: Case, history: list[CaseEvent] | None = None) -> CasePublic:
                 height=e.height,
                 captured_at=e.captured_at,
                 url=f"{API_PREFIX}/cases/{case.id}/evidence/{e.sha256}",
+                public_sha256=e.public_sha256,
+                public_url=None if e.public_sha256 is None else public_path(case.id, e.public_sha256),
             )
             for e in case.evidence
         ],

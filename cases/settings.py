@@ -72,7 +72,9 @@ class CaseSettings(StorageSettings, ConnectionSettings):
     dev_mode: bool = Field(default=False, description="allow a missing or weak secret key (never in production)")
     secret_key: SecretStr | None = Field(default=None, description="signs review-page sessions and CSRF tokens")
     max_evidence_bytes: int = Field(default=5 * 1024 * 1024, gt=0, description="per evidence image")
-    max_evidence_count: int = Field(default=8, gt=0, le=64, description="evidence parts per case")
+    max_evidence_count: int = Field(
+        default=16, gt=0, le=64, description="evidence parts per case (frames, their public copies, the plate crop)"
+    )
     max_image_pixels: int = Field(default=40_000_000, gt=0, description="decompression-bomb guard (width*height)")
     max_clip_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="per case's MP4 clip")
     max_clip_seconds: float = Field(default=900, gt=0, le=3600, description="longest clip accepted")

@@ -747,7 +747,11 @@ class StorageConfig(_Model):
         "or delete the oldest undelivered ones",
     )
     jpeg_quality: int = Field(default=90, ge=50, le=100, description="evidence JPEG quality")
-    privacy_filter: Literal["none"] = Field(default="none", description="blurring of faces/plates (hook; v1: none)")
+    privacy_filter: Literal["pixelate", "blur", "none"] = Field(
+        default="pixelate",
+        description="public copies of every frame hide people and other vehicles' plates this way "
+        "(edge/privacy.py); none: no public copies, so the case service publishes no frame",
+    )
 
 
 class PlatesConfig(_Model):

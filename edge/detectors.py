@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 from streetwatch.contract import ModelRef
 from streetwatch.edge.config import EdgeConfig, ModelConfig
-from streetwatch.edge.evidence import PRIVACY_FILTERS, EvidenceBuilder
+from streetwatch.edge.evidence import EvidenceBuilder
+from streetwatch.edge.privacy import PRIVACY_FILTERS
 from streetwatch.inference.detector import Detector
 
 if TYPE_CHECKING:
     from streetwatch.edge.plates import PlateReader
+    from streetwatch.edge.privacy import PrivacyFilter
 
 
 def open_detector(model: ModelConfig) -> Detector:
@@ -29,6 +31,11 @@ def open_detector(model: ModelConfig) -> Detector:
         unknown_class_conf="ignore",
         runtime=model.runtime,
     )
+
+
+def _privacy(name: str) -> PrivacyFilter | None:
+    kind = PRIVACY_FILTERS[name]
+    return None if kind is None else kind()
 
 
 @dataclass(frozen=True)
@@ -49,16 +56,22 @@ class ModelPool:
         self.models: dict[str, LoadedModel] = {}
         self._plates: PlateReader | None = None
 
-    def plate_reader(self) -> PlateReader | None:
-        """One reader for the box (its sessions are shared by every model's evidence), opened only
-        when plates are read and some camera watches for parking."""
-        plates = self.config.plates
-        parking = any(z.type == "no_parking" for c in self.config.cameras if c.enabled for z in c.zones)
-        if self._plates is None and plates.enabled and parking:
+    def _reader(self) -> PlateReader:
+        if self._plates is None:
             from streetwatch.edge.plates import PlateReader
 
+            plates = self.config.plates
             self._plates = PlateReader(threads=plates.threads, min_confidence=plates.min_confidence)
         return self._plates
+
+    def plate_reader(self) -> PlateReader | None:
+        """The reader of parked vehicles' plates: when plates are read and some camera watches for parking."""
+        parking = any(z.type == "no_parking" for c in self.config.cameras if c.enabled for z in c.zones)
+        return self._reader() if self.config.plates.enabled and parking else None
+
+    def plate_finder(self) -> PlateReader | None:
+        """The plate finder of public copies (the same sessions as the reader: one per box)."""
+        return self._reader() if self.config.storage.privacy_filter != "none" else None
 
     def load(self, settings: ModelConfig, detector: Detector | None = None) -> LoadedModel:
         """The session for `settings`, opened on first use; `detector` is used instead of opening
@@ -74,8 +87,9 @@ class ModelPool:
                 names=detector.names,
                 tz=ZoneInfo(config.calendar.timezone),
                 jpeg_quality=config.storage.jpeg_quality,
-                privacy=PRIVACY_FILTERS[config.storage.privacy_filter](),
+                privacy=_privacy(config.storage.privacy_filter),
                 plates=self.plate_reader(),
+                plate_finder=self.plate_finder(),
             )
             self.models[key] = LoadedModel(key, settings, detector, evidence)
         return self.models[key]

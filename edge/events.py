@@ -32,16 +32,20 @@ class Observation:
 
 @dataclass(frozen=True)
 class Moment:
-    """A frame worth keeping as evidence, with the detections that matter in it."""
+    """A frame worth keeping as evidence, with the detections that matter in it.
+
+    scene: every detection of the frame (people and other vehicles are hidden in public copies);
+    None means only `detections` are known."""
 
     t: float
     wall: datetime
     frame: npt.NDArray[np.uint8]
     detections: Detections
+    scene: Detections | None = None
 
     @classmethod
     def of(cls, obs: Observation, detections: Detections) -> Moment:
-        return cls(t=obs.t, wall=obs.wall, frame=obs.frame, detections=detections)
+        return cls(t=obs.t, wall=obs.wall, frame=obs.frame, detections=detections, scene=obs.detections)
 
 
 @dataclass(frozen=True)

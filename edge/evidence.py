@@ -1,12 +1,13 @@
 """Turn a `ViolationEvent` into a `CaseReport` plus four JPEGs (first seen / confirmation, each
-annotated and clean), hashed with sha256. Faces and plates are not blurred in v1: `PrivacyFilter`
-is the hook a later version fills in (applied to every frame before it is encoded)."""
+annotated and clean), hashed with sha256; on parking cases the plate and its crop; and, unless the
+box's `storage.privacy_filter` is `none`, a public copy of each frame with people and other
+vehicles' plates hidden (edge/privacy.py), filed beside the original as its `public_sha256`."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -26,6 +27,7 @@ from streetwatch.contract import (
 )
 from streetwatch.edge.config import CameraConfig, ZoneConfig
 from streetwatch.edge.events import Moment, ViolationEvent
+from streetwatch.edge.privacy import PrivacyFilter, private_regions
 from streetwatch.inference.detections import Detections
 from streetwatch.inference.draw import draw_detections
 from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
@@ -34,22 +36,6 @@ if TYPE_CHECKING:  # the reader pulls in rapidocr: only boxes that read plates i
     from streetwatch.edge.plates import PlateReader
 
 Frame = npt.NDArray[np.uint8]
-
-
-class PrivacyFilter(Protocol):
-    """Blur what must not leave the box (faces, plates); returns a new frame, never edits its input."""
-
-    def apply(self, frame: Frame, detections: Detections, names: tuple[str, ...]) -> Frame: ...
-
-
-class NoPrivacyFilter:
-    """v1: evidence frames are kept as captured."""
-
-    def apply(self, frame: Frame, detections: Detections, names: tuple[str, ...]) -> Frame:
-        return frame
-
-
-PRIVACY_FILTERS: dict[str, type[NoPrivacyFilter]] = {"none": NoPrivacyFilter}
 
 
 def encode_jpeg(frame: Frame, quality: int) -> bytes:
@@ -109,30 +95,48 @@ class EvidenceBuilder:
         jpeg_quality: int = 90,
         privacy: PrivacyFilter | None = None,
         plates: PlateReader | None = None,
+        plate_finder: PlateReader | None = None,
     ) -> None:
         self.device_id, self.model, self.names, self.tz = device_id, model, names, tz
         self.jpeg_quality = jpeg_quality
-        self.privacy = privacy or NoPrivacyFilter()
+        self.privacy = privacy  # None: no public copies (the case service then publishes no frame)
         self.plates = plates  # None: plates are not read (the case's `plate` stays null)
+        self.plate_finder = plate_finder or plates  # finds the plates to hide in public copies
 
     def build(self, event: ViolationEvent, camera: CameraConfig) -> CaseBundle:
         zone = next(z for z in camera.zones if z.id == event.zone_id)
         images: list[EvidenceImage] = []
         refs: list[EvidenceRef] = []
+        parking = event.violation is ViolationType.ILLEGAL_PARKING
         for moment, annotated_role, clean_role in (
             (event.first_seen, EvidenceRole.FIRST_SEEN, EvidenceRole.FIRST_SEEN_CLEAN),
             (event.confirmed, EvidenceRole.CONFIRMATION, EvidenceRole.CONFIRMATION_CLEAN),
         ):
-            clean = self.privacy.apply(moment.frame, moment.detections, self.names)
             label = f"{moment.wall.astimezone(self.tz):%Y-%m-%d %H:%M:%S %Z}  {camera.id}  {event.violation}"
-            annotated = stamp(draw_detections(draw_zone(clean, zone), moment.detections, self.names), label)
-            for role, frame in ((annotated_role, annotated), (clean_role, clean)):
-                jpeg = encode_jpeg(frame, self.jpeg_quality)
-                digest = hashlib.sha256(jpeg).hexdigest()
-                images.append(EvidenceImage(role, jpeg, digest))
-                refs.append(EvidenceRef(role=role, sha256=digest, captured_at=moment.wall))
+            clean = moment.frame
+            versions = [(annotated_role, self.annotate(clean, zone, moment, label)), (clean_role, clean)]
+            public: dict[EvidenceRole, Frame] = {}
+            if self.privacy is not None:
+                scene = moment.scene if moment.scene is not None else moment.detections
+                keep = moment.detections if parking else None  # the parked vehicle's plate stays readable
+                hidden = self.privacy.apply(clean, private_regions(clean, scene, self.names, self.plate_finder, keep))
+                public = {annotated_role: self.annotate(hidden, zone, moment, label), clean_role: hidden}
+            for role, frame in versions:
+                original = self.image(role, frame)
+                images.append(original)
+                copy = self.image(role, public[role], public=True) if role in public else None
+                if copy is not None and copy.sha256 != original.sha256:
+                    images.append(copy)
+                refs.append(
+                    EvidenceRef(
+                        role=role,
+                        sha256=original.sha256,
+                        public_sha256=None if copy is None else copy.sha256,
+                        captured_at=moment.wall,
+                    )
+                )
         plate = None
-        if self.plates is not None and event.violation is ViolationType.ILLEGAL_PARKING:
+        if self.plates is not None and parking:
             plate, crop = self.read_plate(self.plates, event)
             if crop is not None:
                 images.append(crop)
@@ -157,6 +161,14 @@ class EvidenceBuilder:
             plate=plate,
         )
         return CaseBundle(report, images)
+
+    def annotate(self, frame: Frame, zone: ZoneConfig, moment: Moment, label: str) -> Frame:
+        """Zone, the detections that matter and the stamp, drawn on a copy of `frame`."""
+        return stamp(draw_detections(draw_zone(frame, zone), moment.detections, self.names), label)
+
+    def image(self, role: EvidenceRole, frame: Frame, public: bool = False) -> EvidenceImage:
+        jpeg = encode_jpeg(frame, self.jpeg_quality)
+        return EvidenceImage(role, jpeg, hashlib.sha256(jpeg).hexdigest(), public=public)
 
     def read_plate(self, reader: PlateReader, event: ViolationEvent) -> tuple[PlateReport, EvidenceImage | None]:
         """The parked vehicle's plate: read on the confirmation frame and the first-seen one, the

@@ -227,7 +227,7 @@ class Outbox:
             folder.mkdir(exist_ok=True)
             paths = []
             for image in bundle.images:
-                path = folder / f"{image.role.value}.jpg"
+                path = folder / f"{image.role.value}{'.public' if image.public else ''}.jpg"
                 _write_durable(path, image.jpeg)
                 paths.append(path)
             _fsync_dir(folder)

@@ -146,6 +146,11 @@ class ModelRef(_Strict):
 class EvidenceRef(_Strict):
     role: EvidenceRole
     sha256: Sha256 = Field(description="sha256 of the JPEG part uploaded with the case")
+    public_sha256: Sha256 | None = Field(
+        default=None,
+        description="sha256 of this frame's public copy (people and other plates hidden), uploaded as another "
+        "`evidence` part; the only version of the frame the case service shows to anyone but reviewers",
+    )
     content_type: str = Field(default="image/jpeg", pattern=r"^image/jpeg$")
     captured_at: Timestamp | None = Field(default=None, description="when the frame was taken (UTC)")
 
@@ -241,6 +246,8 @@ class CaseReport(_Strict):
         roles = [e.role for e in self.evidence]
         if len(set(roles)) != len(roles):
             raise ValueError("evidence roles must be unique")
+        if any(e.public_sha256 is not None and e.role is EvidenceRole.PLATE for e in self.evidence):
+            raise ValueError("the plate crop has no public copy (it is shown to reviewers only)")
         self._check_plate(set(roles))
         if self.frame_size is not None:
             width, height = self.frame_size
@@ -277,6 +284,7 @@ class EvidenceImage:
     role: EvidenceRole
     jpeg: bytes
     sha256: str
+    public: bool = False  # the public copy of the `role` frame (its `EvidenceRef.public_sha256`)
 
 
 @dataclass(frozen=True)

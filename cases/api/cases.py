@@ -20,6 +20,7 @@ from streetwatch.cases.schemas import CasePage, CasePublic, TransitionRequest
 from streetwatch.cases.service import (
     CaseFilter,
     CaseServiceError,
+    EvidenceFile,
     FilingResult,
     ImageLimits,
     authorise_filing,
@@ -166,7 +167,7 @@ def _file(
     if len(uploads) > state.settings.max_evidence_count:
         raise CaseServiceError(413, f"{len(uploads)} evidence parts; the limit is {state.settings.max_evidence_count}")
     by_hash = {sha256_hex(data): data for data in uploads}  # each upload hashed once, here
-    wanted = {ref.sha256 for ref in report.evidence}
+    wanted = {ref.sha256 for ref in report.evidence} | {r.public_sha256 for r in report.evidence if r.public_sha256}
     extra = sorted(set(by_hash) - wanted)
     missing = sorted(wanted - set(by_hash))
     if extra or missing:
@@ -313,7 +314,7 @@ async def post_transition(
 
 @router.get(
     "/{case_id}/evidence/{sha256}",
-    summary="Download one evidence image or clip (reviewers only: originals show faces and plates)",
+    summary="Download one evidence image or clip (reviewers; every original sent is in the case's audit log)",
     response_class=FileResponse,
     responses={
         200: {"content": {"image/jpeg": {}, "video/mp4": {}}},
@@ -328,18 +329,21 @@ async def download_evidence(
     sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
     state: StateDep,
     session: DbSession,
-    _reviewer: Reviewer,
+    reviewer: Reviewer,
 ) -> FileResponse:
-    row = await run_in_threadpool(evidence_of, session, case_id, sha256)
+    row = await run_in_threadpool(evidence_of, session, case_id, sha256, reviewer)
+    return evidence_response(state, row)
+
+
+def evidence_response(state: AppState, row: EvidenceFile) -> FileResponse:
+    """The image file. An original is never cached (`no-store`): each view is a request, so each is
+    audited; a public copy may be cached by anyone."""
     path = state.store.path(row.sha256, row.content_type)
     if not path.is_file():
-        raise CaseServiceError(404, f"evidence {sha256} is recorded but missing from the evidence store")
+        raise CaseServiceError(404, f"evidence {row.sha256} is recorded but missing from the evidence store")
+    cache = "public, max-age=31536000, immutable" if row.public else "private, no-store"
     return FileResponse(
         path,
         media_type=row.content_type,
-        headers={
-            "Cache-Control": "private, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-            "ETag": f'"{row.sha256}"',
-        },
+        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff", "ETag": f'"{row.sha256}"'},
     )

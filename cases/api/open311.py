@@ -24,10 +24,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from streetwatch.cases.api.cases import evidence_response
 from streetwatch.cases.api.deps import DbSession, StateDep
 from streetwatch.cases.lifecycle import OPEN311_CLOSED, CaseStatus, open311_status
 from streetwatch.cases.schemas import CasePublic
-from streetwatch.cases.service import CaseFilter, file_open311_request, find_case, newest_cases
+from streetwatch.cases.service import CaseFilter, file_open311_request, find_case, newest_cases, public_copy
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import TokenKind, resolve_token
 from streetwatch.contract import Text, bounded_utc
@@ -230,6 +231,18 @@ def media_url(case: CasePublic) -> str | None:
         if evidence is not None and public_sha256:
             return f"/open311/v2/media/{case.id}/{public_sha256}.jpg"
     return None
+
+
+@router.get("/media/{case_id}/{sha256}.jpg", summary="A public copy of a case's frame (anyone)", responses=ERRORS)
+async def media(
+    case_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
+    state: StateDep,
+    session: DbSession,
+) -> Response:
+    """Only public copies (people and other plates hidden by the edge box); an original is a 404 here."""
+    row = await run_in_threadpool(public_copy, session, case_id, sha256)
+    return evidence_response(state, row)
 
 
 @router.get("/requests.xml", response_model=list[RequestOut], responses=ERRORS)

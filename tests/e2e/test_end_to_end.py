@@ -171,7 +171,13 @@ def test_case_filed_once_with_its_evidence_across_a_kill_mid_delivery(
     assert case["violation_type"] == "illegal_parking" and case["camera_id"] == "cam-1"
     assert {d["class"] for d in case["detections"]} & {"car", "bus", "truck"}
     roles = {e["role"] for e in case["evidence"]}
-    assert roles == {"first_seen", "first_seen_clean", "confirmation", "confirmation_clean"}
+    assert roles - {"plate"} == {"first_seen", "first_seen_clean", "confirmation", "confirmation_clean"}
+    assert case["plate"]["status"] in ("read", "unread")  # a parking case always says
+    # Privacy by default: every frame has its public copy, which anyone may fetch.
+    for item in case["evidence"]:
+        if item["role"] != "plate":
+            assert item["public_url"], item["role"]
+            assert httpx.get(f"{url}{item['public_url']}", timeout=10).status_code == 200
     box_files = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (state / "evidence" / event_id).glob("*.jpg")}
     for item in case["evidence"]:
         body = httpx.get(f"{url}{item['url']}", headers={"Authorization": f"Bearer {reviewer}"}, timeout=10)

@@ -1,0 +1,127 @@
+"""Originals for reviewers only, every view of one in the audit log; public copies for anyone. Filed
+by the edge box's real evidence builder (pixelated copies) through its real outbox and sender, to a
+live service on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import numpy as np
+import pytest
+from case_builders import jpeg, post_case, report, sha
+from conftest import LiveServer, make_token, start_server, stop_server
+from test_cases_plates import camera_config, deliver
+
+from streetwatch.contract import ModelRef
+from streetwatch.edge.events import Moment, ViolationEvent
+from streetwatch.edge.evidence import EvidenceBuilder
+from streetwatch.edge.privacy import Pixelate
+from streetwatch.inference.detections import Detections
+from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
+
+
+@pytest.fixture(scope="module")
+def live(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A service that takes a whole filing: 4 frames + 4 public copies (the shared one allows 6 parts)."""
+    server = start_server(
+        db_url, tmp_path_factory.mktemp("privacy"), env={"STREETWATCH_CASES_MAX_EVIDENCE_COUNT": "12"}
+    )
+    server.reviewer = make_token(db_url, "reviewer", "alice")
+    server.client_key = make_token(db_url, "client", "city-app")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def street_bundle(device: str, camera: str):  # -> CaseBundle
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)  # (H, W, 3): detail everywhere
+    scene = Detections(
+        xyxy=np.array([[20, 100, 300, 300], [400, 50, 470, 300]], dtype=np.float32),
+        confidence=np.array([0.9, 0.8], dtype=np.float32),
+        class_id=np.array([CLASS_NAMES.index("car"), CLASS_NAMES.index("person")]),
+        tracker_id=np.array([1, -1]),
+    )
+    now = datetime.now(UTC)
+    parked = scene[np.array([0])]
+    later = frame.copy()
+    later[:20] = 0  # the two moments' frames differ, so each image is one role's
+    first = Moment(t=0.0, wall=now - timedelta(minutes=6), frame=frame, detections=parked, scene=scene)
+    confirmed = Moment(t=360.0, wall=now, frame=later, detections=parked, scene=scene)
+    event = ViolationEvent(camera, "curb", ViolationType.ILLEGAL_PARKING, "05-05", False, first, confirmed)
+    builder = EvidenceBuilder(
+        device_id=device,
+        model=ModelRef(name="m", version="1", sha256="0" * 64),
+        names=CLASS_NAMES,
+        tz=ZoneInfo("Asia/Shanghai"),
+        privacy=Pixelate(),
+    )
+    config = camera_config(camera).model_copy(
+        update={
+            "zones": [
+                camera_config(camera).zones[0].model_copy(update={"polygon": [[0, 0], [640, 0], [640, 360], [0, 360]]})
+            ]
+        }
+    )
+    return builder.build(event, config)
+
+
+def test_originals_for_reviewers_only_and_every_view_audited(live: LiveServer, tmp_path: Path) -> None:
+    token, device, (camera, _) = live.new_device()
+    bundle = street_bundle(device, camera)
+    deliver(live, token, bundle, tmp_path)
+    with live.reviewer_client() as reviewer:
+        case = reviewer.get("/api/v1/cases", params={"camera_id": camera}).json()["items"][0]
+    frames = {e["role"]: e for e in case["evidence"]}
+    assert set(frames) == {"first_seen", "first_seen_clean", "confirmation", "confirmation_clean"}
+    clean = frames["confirmation_clean"]
+    public_bytes = next(i.jpeg for i in bundle.images if i.public and i.role == "confirmation_clean")
+    assert clean["public_sha256"] == sha(public_bytes) != clean["sha256"]
+    assert clean["public_url"] == f"/open311/v2/media/{case['id']}/{clean['public_sha256']}.jpg"
+
+    # Anyone gets the public copy, cacheable; nobody gets an original through the public route.
+    anonymous = httpx.Client(base_url=live.base_url, timeout=30)
+    with anonymous:
+        got = anonymous.get(clean["public_url"])
+        assert got.status_code == 200 and got.content == public_bytes
+        assert got.headers["cache-control"].startswith("public")
+        original_as_public = f"/open311/v2/media/{case['id']}/{clean['sha256']}.jpg"
+        assert anonymous.get(original_as_public).status_code == 404
+        assert anonymous.get(clean["url"]).status_code == 401
+        for other in (live.client_key, token):  # a client app's token, the device's own token
+            refused = anonymous.get(clean["url"], headers={"Authorization": f"Bearer {other}"})
+            assert refused.status_code == 403 and "reviewer" in refused.json()["detail"]
+
+    with live.reviewer_client() as reviewer:
+        history = reviewer.get(f"/api/v1/cases/{case['id']}").json()["history"]
+        assert [h for h in history if h["action"] == "original"] == []  # refusals showed nothing
+        got = reviewer.get(clean["url"])
+        original = next(i.jpeg for i in bundle.images if not i.public and i.role == "confirmation_clean")
+        assert got.status_code == 200 and got.content == original
+        assert got.headers["cache-control"] == "private, no-store"  # each view is a request, so audited
+        reviewer.get(clean["url"])
+        reviewer.get(f"/api/v1/cases/{case['id']}/evidence/{clean['public_sha256']}")  # a copy: not audited
+        views = [h for h in reviewer.get(f"/api/v1/cases/{case['id']}").json()["history"] if h["action"] == "original"]
+    assert len(views) == 2
+    assert all(v["actor"] == "alice" and v["actor_kind"] == "reviewer" for v in views)
+    assert views[0]["reason"] == f"confirmation_clean {clean['sha256'][:16]}"
+
+
+def test_a_public_copy_must_be_the_same_frame(live: LiveServer) -> None:
+    device = f"edge-{uuid.uuid4().hex[:6]}"
+    token = make_token(live.db_url, "device", device, ["cam-x"])
+    frame, smaller = jpeg(64, 48, seed=3), jpeg(32, 24, seed=4)
+    body = report(device, "cam-x", {"confirmation_clean": frame})
+    body["evidence"][0]["public_sha256"] = sha(smaller)
+    with live.client() as client:
+        response = post_case(client, token, body, [frame, smaller])
+        assert response.status_code == 422
+        assert "the public copy is 32x24, the frame 64x48" in response.json()["detail"]
+        missing = post_case(client, token, body, [frame])
+        assert missing.status_code == 422 and sha(smaller) in missing.json()["detail"]
