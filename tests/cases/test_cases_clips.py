@@ -52,6 +52,10 @@ def test_a_clip_is_filed_stored_and_served_to_reviewers_only(server: LiveServer,
     ):
         with server.client(headers=headers) as other:
             assert other.get(url).status_code == status
+    with server.client() as public:  # Open311 is public: the case without its clip
+        listed = public.get(f"/open311/v2/requests/{case['id']}.json")
+        assert listed.status_code == 200 and listed.json()[0]["media_url"] is None
+        assert digest not in listed.text and "mp4" not in listed.text
     with server.client() as client:  # the same filing again: the same case, nothing stored twice
         again = post_case(client, device_token, body, list(images_for_case(71).values()), clip=clip)
     assert again.status_code == 200 and again.json()["id"] == case["id"]
