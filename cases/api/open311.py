@@ -196,7 +196,7 @@ async def service_definition(
 
 
 # -- requests ---------------------------------------------------------------------------------------
-def _request_out(state: AppState, case: CasePublic) -> RequestOut:
+def _request_out(state: AppState, case: CasePublic, base_url: str) -> RequestOut:
     vt = (case.reviewed_violation_type or case.violation_type).value
     service = state.catalogue.for_case(vt, case.standard_code)
     notes = case.status.value + (f": {case.reject_reason}" if case.reject_reason else "")
@@ -219,17 +219,18 @@ def _request_out(state: AppState, case: CasePublic) -> RequestOut:
         address_id=case.location.grid_code,
         lat=case.location.lat,
         long=case.location.lon,
-        media_url=media_url(case),
+        media_url=media_url(case, base_url),
     )
 
 
-def media_url(case: CasePublic) -> str | None:
-    """The public copy of the case's main frame, when one exists; never an original frame."""
+def media_url(case: CasePublic, base_url: str) -> str | None:
+    """The public copy (people and other plates hidden) of the case's main frame, as an absolute URL,
+    when the edge box filed one; never an original frame. `base_url`: the service as the caller
+    reached it (behind a balancer, uvicorn's FORWARDED_ALLOW_IPS makes that the public address)."""
     for role in ("confirmation", "confirmation_clean", "first_seen", "first_seen_clean"):
         evidence = next((e for e in case.evidence if e.role == role), None)
-        public_sha256 = getattr(evidence, "public_sha256", None)
-        if evidence is not None and public_sha256:
-            return f"/open311/v2/media/{case.id}/{public_sha256}.jpg"
+        if evidence is not None and evidence.public_url:
+            return base_url.rstrip("/") + evidence.public_url
     return None
 
 
@@ -248,6 +249,7 @@ async def media(
 @router.get("/requests.xml", response_model=list[RequestOut], responses=ERRORS)
 @router.get("/requests.json", response_model=list[RequestOut], responses=ERRORS)
 async def requests(
+    request: Request,
     state: StateDep,
     session: DbSession,
     fmt: FormatDep,
@@ -290,7 +292,7 @@ async def requests(
 
     def query() -> list[RequestOut]:
         found = newest_cases(session, flt, page_size, offset=(page - 1) * page_size)
-        return [_request_out(state, case) for case in found]
+        return [_request_out(state, case, str(request.base_url)) for case in found]
 
     rows = await run_in_threadpool(query)
     return reply(fmt, "service_requests", "request", rows)  # type: ignore[arg-type]
@@ -299,6 +301,7 @@ async def requests(
 @router.get("/requests/{request_id}.xml", response_model=list[RequestOut], responses=ERRORS)
 @router.get("/requests/{request_id}.json", response_model=list[RequestOut], responses=ERRORS)
 async def one_request(
+    request: Request,
     request_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     fmt: FormatDep,
     state: StateDep,
@@ -308,7 +311,7 @@ async def one_request(
     case = await run_in_threadpool(find_case, session, request_id)
     if case is None:
         raise Open311Error(404, f"no service request {request_id}")
-    return reply(fmt, "service_requests", "request", [_request_out(state, case)])
+    return reply(fmt, "service_requests", "request", [_request_out(state, case, str(request.base_url))])
 
 
 @router.post("/requests.xml", status_code=201, response_model=list[CreatedOut], responses=ERRORS)

@@ -125,3 +125,23 @@ def test_a_public_copy_must_be_the_same_frame(live: LiveServer) -> None:
         assert "the public copy is 32x24, the frame 64x48" in response.json()["detail"]
         missing = post_case(client, token, body, [frame])
         assert missing.status_code == 422 and sha(smaller) in missing.json()["detail"]
+
+
+def test_open311_media_url_is_the_public_copy(live: LiveServer, tmp_path: Path) -> None:
+    token, device, (camera, _) = live.new_device()
+    bundle = street_bundle(device, camera)
+    deliver(live, token, bundle, tmp_path)
+    with live.reviewer_client() as reviewer:
+        case = reviewer.get("/api/v1/cases", params={"camera_id": camera}).json()["items"][0]
+    confirmation = next(e for e in case["evidence"] if e["role"] == "confirmation")
+    with httpx.Client(base_url=live.base_url, timeout=30) as anonymous:
+        [one] = anonymous.get(f"/open311/v2/requests/{case['id']}.json").json()
+        assert one["media_url"] == f"{live.base_url}{confirmation['public_url']}"
+        xml = anonymous.get(f"/open311/v2/requests/{case['id']}.xml").text
+        assert f"<media_url>{live.base_url}{confirmation['public_url']}</media_url>" in xml
+        listed = anonymous.get("/open311/v2/requests.json", params={"service_request_id": case["id"]}).json()
+        assert listed[0]["media_url"] == one["media_url"]
+        image = httpx.get(one["media_url"], timeout=30)
+    public = next(i.jpeg for i in bundle.images if i.public and i.role == "confirmation")
+    assert image.status_code == 200 and image.content == public
+    assert confirmation["sha256"] not in one["media_url"]  # never the original
