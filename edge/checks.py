@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streetwatch.edge.config import EdgeConfig, ModelConfig, VendingRule, area_in_frame
+from streetwatch.edge.config import CameraConfig, EdgeConfig, ModelConfig, VendingRule, area_in_frame
 from streetwatch.edge.vending import evidence_classes, uses_proxies
 
 
@@ -59,12 +59,32 @@ def warnings_for(
                         f"camera {camera.id} zone {zone.id} ({zone.type}): the model lacks {', '.join(missing)}; "
                         f"only {', '.join(have)} count"
                     )
+        out.extend(_clip_spans(config, camera))
         if not camera.location.address and not camera.location.grid_code:
             out.append(f"camera {camera.id}: location has neither address nor grid_code; inspectors need one")
         if camera.model is not None and names is not None:
             out.extend(_unknown_class_conf(camera.model, names, f"camera {camera.id}: model.class_conf"))
     if model_names is not None:
         out.extend(_unknown_class_conf(config.model, model_names, "model.class_conf"))
+    return out
+
+
+def _clip_spans(config: EdgeConfig, camera: CameraConfig) -> list[str]:
+    """Zones whose shortest case (dwell, or presence episode) plus the clip's margins is longer than
+    the camera's packet ring: their clips would start after first seen."""
+    clip = camera.clip
+    if not clip.enabled:
+        return []
+    out = []
+    for zone in camera.zones:
+        rule = config.zone_rule(zone)
+        span = float(getattr(rule, "dwell_s", None) or getattr(rule, "min_duration_s", 0) or 0)
+        need = span * config.rules.time_scale + clip.before_s + clip.after_s
+        if need > clip.buffer_s:
+            out.append(
+                f"camera {camera.id} zone {zone.id}: a case spans at least {need:.0f} s with the clip's margins, "
+                f"longer than clip.buffer_s ({clip.buffer_s:.0f} s): its clips will start after first seen"
+            )
     return out
 
 

@@ -142,6 +142,16 @@ def test_a_coco_model_warns_that_garbage_and_fire_never_fire() -> None:
     assert "zone bins" not in "\n".join(warnings_for(config, CLASS_NAMES))
 
 
+def test_a_clip_ring_shorter_than_the_dwell_is_warned_of() -> None:
+    data = config_dict()
+    data["cameras"][0]["clip"] = {"enabled": True, "buffer_s": 200}  # type: ignore[index]
+    warnings = "\n".join(warnings_for(parse_config(yaml.safe_dump(data)), CLASS_NAMES))
+    assert "camera cam-1 zone curb: a case spans at least 310 s" in warnings  # 300 s dwell + 5 + 5
+    assert "longer than clip.buffer_s (200 s)" in warnings
+    data["cameras"][0]["clip"] = {"enabled": True}  # type: ignore[index]  # the default 400 s holds it
+    assert "clip.buffer_s" not in "\n".join(warnings_for(parse_config(yaml.safe_dump(data)), CLASS_NAMES))
+
+
 def test_example_config_is_valid() -> None:
     config = load_config(EXAMPLE)
     types = {z.type for c in config.cameras for z in c.zones}
