@@ -51,3 +51,7 @@ ROLE_LABELS: dict[str, str] = {
     "confirmation_clean": N_("confirmation, clean"),
     "plate": N_("plate"),
 }
+# History rows that are not status changes (CaseEvent.action), as the case page names the step.
+EVENT_LABELS: dict[str, str] = {
+    "boxes": N_("boxes edited"),
+}

@@ -129,6 +129,9 @@ def test_the_page_names_frames_and_classes_in_its_language(sqlite_server) -> Non
     token, device, cameras = sqlite_server.new_device()
     with sqlite_server.client() as client:
         case = file_new(client, token, device, cameras[0], seed=990)
+    with sqlite_server.reviewer_client() as reviewer:
+        edit = {"boxes": [{"class": "stall", "box": [1, 1, 20, 20]}]}
+        assert reviewer.put(f"/api/v1/cases/{case['id']}/boxes", json=edit).status_code == 200
     with sqlite_server.client(follow_redirects=False) as client:
         assert client.post("/review/login", data={"token": sqlite_server.reviewer}).status_code == 303
         zh = client.get(f"/review/cases/{case['id']}").text
@@ -136,5 +139,10 @@ def test_the_page_names_frames_and_classes_in_its_language(sqlite_server) -> Non
     captions = [re.sub(r"\s+", " ", c).split(" · ")[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", zh)]
     assert captions and all(c in {"首次发现", "首次发现（原图）", "确认", "确认（原图）"} for c in captions), captions
     assert re.search(r'class="label">汽车 \d\.\d\d<', zh)
+    # The box edit in the history is a step of its own, not "待受理 → 待受理".
+    steps = [
+        re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<tr><td>.*?</td><td>.*?</td>\s*<td>(.*?)</td>", zh, re.S)
+    ]
+    assert steps == ["待受理", "修改标注框"], steps
     captions_en = [c.split(" · ")[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", en)]
     assert "confirmation, clean" in captions_en and re.search(r'class="label">car \d\.\d\d<', en)
