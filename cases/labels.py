@@ -54,4 +54,5 @@ ROLE_LABELS: dict[str, str] = {
 # History rows that are not status changes (CaseEvent.action), as the case page names the step.
 EVENT_LABELS: dict[str, str] = {
     "boxes": N_("boxes edited"),
+    "original": N_("original image viewed"),  # streetwatch.cases.service.ORIGINAL_VIEWED
 }

@@ -18,7 +18,13 @@ from case_builders import file_new
 
 from streetwatch.cases import i18n
 from streetwatch.cases.i18n import LOCALE_DIR, Locale, choose_language, translations
-from streetwatch.cases.labels import CLASS_LABELS, REJECT_REASON_MSGIDS, ROLE_LABELS, VIOLATION_LABELS
+from streetwatch.cases.labels import (
+    CLASS_LABELS,
+    EVENT_LABELS,
+    REJECT_REASON_MSGIDS,
+    ROLE_LABELS,
+    VIOLATION_LABELS,
+)
 from streetwatch.cases.lifecycle import STATUS_LABELS, CaseStatus
 from streetwatch.cases.script_messages import script_messages
 from streetwatch.contract import EvidenceRole
@@ -95,6 +101,14 @@ def test_local_time_and_language_choice() -> None:
 
 
 SCRIPTS = sorted((CASES_DIR / "static").glob("*.js"))
+
+
+def test_history_steps_that_are_not_status_changes_have_labels() -> None:
+    from streetwatch.cases.service import ORIGINAL_VIEWED
+
+    assert set(EVENT_LABELS) == {"boxes", ORIGINAL_VIEWED}
+    zh = Locale("zh_CN", ZoneInfo("Asia/Shanghai"))
+    assert [zh.gettext(EVENT_LABELS[k]) for k in ("boxes", ORIGINAL_VIEWED)] == ["修改标注框", "查看原图"]
 
 
 def test_every_model_class_and_frame_role_has_a_label_in_both_languages() -> None:
