@@ -104,6 +104,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cases", type=Path, action="append", default=[], help="a case export folder (repeatable)")
     p.add_argument("--out", type=Path, required=True, help="source folder to write (YOLO, empty labels)")
     p.add_argument(
+        "--exclude-source",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="scan no image of this --data source (one held out of training, e.g. for leave-one-source-out)",
+    )
+    p.add_argument(
         "--conf", type=float, default=None, help="threshold for fire/smoke (default: the release's own, else 0.25)"
     )
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
@@ -285,7 +292,7 @@ def _hard_negatives(args: argparse.Namespace) -> int:
         raise InputError("hard-negatives needs --data DIR and/or --cases EXPORT to look in")
     if args.conf is not None and not 0.0 <= args.conf <= 1.0:
         raise InputError(f"--conf must be in [0, 1], got {args.conf}")
-    candidates = [c for d in args.data for c in dataset_candidates(d)]
+    candidates = [c for d in args.data for c in dataset_candidates(d, tuple(args.exclude_source))]
     candidates += [c for e in args.cases for c in case_candidates(e)]
     report = find_hard_negatives(candidates, args.model, args.out, conf=args.conf, threads=args.threads)
     for origin, counts in sorted(report.by_origin.items()):

@@ -48,14 +48,23 @@ class HardNegativeReport:
     files: list[str] = field(default_factory=list)
 
 
-def dataset_candidates(data_dir: Path) -> list[Candidate]:
+def dataset_candidates(data_dir: Path, exclude_sources: tuple[str, ...] = ()) -> list[Candidate]:
+    """`exclude_sources`: sources held out of training (leave-one-source-out) — none of their images,
+    sampled out or not, may come back into training as a hard negative."""
     from streetwatch.datasets.store import is_dataset, load
 
     folder = data_dir / "dataset" if is_dataset(data_dir / "dataset") else data_dir
     if not is_dataset(folder):
         raise InputError(f"{data_dir}: expected a `data build` folder (dataset/items.jsonl) or a dataset folder")
+    dataset = load(folder)
+    unknown = sorted(set(exclude_sources) - {s.name for s in dataset.header.sources})
+    if unknown:
+        known = ", ".join(sorted(s.name for s in dataset.header.sources))
+        raise InputError(f"--exclude-source: unknown source(s) {', '.join(unknown)}; {data_dir} has {known}")
     out = []
-    for item in load(folder).items:
+    for item in dataset.items:
+        if item.source in exclude_sources:
+            continue
         broken = item.excluded is not None and not item.excluded.startswith(("sampled out", "duplicate"))
         if broken or not set(WATCHED) <= set(item.labelled):
             continue  # unreadable, or a source that does not say whether fire is there

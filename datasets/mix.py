@@ -9,7 +9,8 @@ A mix never moves an image between splits: it only leaves images out. Left-out s
 train, val and test images (val would otherwise pick the best epoch on them); a capped source keeps
 `cap` of its train images, one per scene group first (Roboflow copies of one photo come last), so a
 big source cannot crowd out the garbage and vehicle scenes the model must not forget. The train
-list is shuffled with the seed, so ultralytics' `--fraction` (a prefix of the list) stays balanced.
+list is shuffled with the seed; ultralytics sorts it again before `--fraction` takes a prefix, so a
+fraction keeps the first sources by name — cap sources here rather than use `--fraction`.
 """
 
 from __future__ import annotations

@@ -7,10 +7,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from streetwatch.cli import main
 from streetwatch.contract import DetectionRecord, ModelRef
 from streetwatch.datasets.case_export import CaseExportManifest, ExportedCase
 from streetwatch.datasets.hard_negatives import case_candidates, dataset_candidates
+from streetwatch.errors import InputError
 from streetwatch.verdicts import BoxEdit, machine_boxes, resolve_boxes
 
 RECIPE = """
@@ -71,6 +74,12 @@ def test_hard_negatives_from_a_data_set_and_cases(
     origins = {c.origin for c in candidates}
     assert "garbage-cn" in origins and len(candidates) >= 3
     assert all(not c.name.startswith("fire-smoke") or "fire" not in c.name.split("__")[1][:4] for c in candidates)
+    # A source held out of training (leave-one-source-out) gives no candidates, so none of its images
+    # can come back into training as a hard negative; a misspelt source is a clear error.
+    kept = dataset_candidates(data, ("garbage-cn",))
+    assert kept == [c for c in candidates if c.origin != "garbage-cn"] and len(kept) < len(candidates)
+    with pytest.raises(InputError, match=r"unknown source.*garbage-c;.*has fire-smoke, garbage-cn"):
+        dataset_candidates(data, ("garbage-c",))
 
     export = tmp_path / "export"
     keep_none = [BoxEdit(**{"class": "car", "box": (5, 5, 50, 50)})]
@@ -99,6 +108,8 @@ def test_hard_negatives_from_a_data_set_and_cases(
     # At a threshold no score reaches, nothing is kept.
     assert main([*argv, "--out", str(out), "--conf", "1.0"]) == 0
     assert json.loads((out / "hard_negatives.json").read_text())["found"] == 0
+    assert main([*argv, "--out", str(out), "--conf", "1.0", "--exclude-source", "garbage-cn"]) == 0
+    assert "garbage-cn" not in json.loads((out / "hard_negatives.json").read_text())["by_origin"]
     # The folder imports as a source that labels fire and smoke: negatives for both.
     recipe.write_text(RECIPE.format(root=real_sources, mappings=mappings_dir, missing=out))
     assert main(["data", "--no-progress", "build", str(recipe), "--out", str(tmp_path / "again")]) == 0
