@@ -2,8 +2,8 @@
 
     python tools/proxy_survey.py PHOTOS [--model models/releases/coco-teacher/yolov8n-coco.onnx] [--conf 0.35]
 
-Counts photos with an umbrella or a table, umbrellas with a person beside them, umbrellas with a
-table beside them and tables with a person beside them, "beside" as the vending rule means it
+Counts photos with an umbrella or a table, and boxes: umbrellas with a person beside them,
+umbrellas with a table beside them and tables with a person beside them, "beside" as the vending rule means it
 (`streetwatch.edge.vending.near`, keeper_near_frac 0.5), and lists the umbrella + person photos
 so that a person can look at them (docs/vending.md quotes the figures for garbage-cn).
 """
@@ -31,7 +31,8 @@ def main() -> int:
     detector = Detector(args.model, conf=args.conf, threads=1)
     names = [n.replace(" ", "_") for n in detector.names]
     files = sorted(p for p in args.photos.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    counts = dict.fromkeys(("photos", "with umbrella or table", "umbrella+person", "umbrella+table", "table+person"), 0)
+    keys = ("photos", "with umbrella or table", "umbrellas with a person beside", "umbrellas with a table beside")
+    counts = dict.fromkeys((*keys, "tables with a person beside"), 0)
     pairs: list[str] = []
     for path in files:
         frame = cv2.imread(str(path))
@@ -50,9 +51,9 @@ def main() -> int:
         def beside(boxes: np.ndarray, others: np.ndarray) -> int:  # boxes (N, 4), others (M, 4)
             return sum(bool(near(b, others, NEAR_FRAC).any()) for b in boxes) if len(others) else 0
 
-        counts["umbrella+person"] += beside(umbrellas, people)
-        counts["umbrella+table"] += beside(umbrellas, tables)
-        counts["table+person"] += beside(tables, people)
+        counts["umbrellas with a person beside"] += beside(umbrellas, people)
+        counts["umbrellas with a table beside"] += beside(umbrellas, tables)
+        counts["tables with a person beside"] += beside(tables, people)
         if beside(umbrellas, people):
             pairs.append(path.name)
     for key, value in counts.items():
