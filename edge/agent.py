@@ -30,7 +30,7 @@ from streetwatch.edge.outbox import Outbox
 from streetwatch.edge.pipeline import CameraRuntime, Pipeline
 from streetwatch.edge.sampling import camera_interval, camera_max_reuse, phases, resolved_camera
 from streetwatch.edge.sender import Sender
-from streetwatch.edge.status import AgentStatus, CameraStatus, FrameView, Tally
+from streetwatch.edge.status import AgentStatus, CameraStatus, ClipStatus, FrameView, Tally
 from streetwatch.edge.worker import CameraWorker
 from streetwatch.inference.detector import Detector
 
@@ -151,6 +151,7 @@ class EdgeAgent:
                         zr.zone_config.id for zr in r.rules.zone_rules if not (zr.can_fire and zr.in_view)
                     ),
                     health_events={p: n for (c, p), n in health_events.items() if c == camera_id},
+                    clip=None if r.clips is None else ClipStatus(*r.clips.ring.held(), r.clips.cut, r.clips.missed),
                 )
             )
         return AgentStatus(

@@ -27,6 +27,13 @@ from streetwatch.inference.draw import draw_detections
 log = logging.getLogger(__name__)
 
 
+class ClipPublic(BaseModel):
+    buffer_s: float
+    buffer_bytes: int
+    cut: int
+    missed: int
+
+
 class CameraPublic(BaseModel):
     id: str
     source_kind: str
@@ -46,6 +53,7 @@ class CameraPublic(BaseModel):
     zones: list[str]
     model: str  # the model file this camera runs (its own, or the box's)
     rules_that_cannot_fire: list[str]
+    clip: ClipPublic | None = None  # the clip packet ring; null: clips off
 
     @classmethod
     def of(cls, s: CameraStatus) -> CameraPublic:
@@ -68,6 +76,14 @@ class CameraPublic(BaseModel):
             zones=list(s.zones),
             model=s.model,
             rules_that_cannot_fire=list(s.rules_that_cannot_fire),
+            clip=None
+            if s.clip is None
+            else ClipPublic(
+                buffer_s=round(s.clip.buffer_s, 2),
+                buffer_bytes=s.clip.buffer_bytes,
+                cut=s.clip.cut,
+                missed=s.clip.missed,
+            ),
         )
 
 

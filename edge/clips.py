@@ -106,6 +106,13 @@ class PacketRing:
     def seconds(self) -> float:
         return self._packets[-1].t - self._packets[0].t if self._packets else 0.0
 
+    def held(self) -> tuple[float, int]:
+        """(seconds, bytes) held, safe to read from another thread (the API) while packets arrive."""
+        try:
+            return self.seconds, self.bytes
+        except IndexError:  # emptied between the two reads
+            return 0.0, 0
+
     def clear(self) -> None:
         self._packets.clear()
         self._key_t.clear()
@@ -200,6 +207,7 @@ class ClipRecorder:
         self._time_base: Fraction | None = None
         self._last_dts: int | None = None  # decode order: a step back means a new timeline
         self.cut = 0  # clips delivered
+        self.missed = 0  # requests answered without a clip
 
     def request(self, event_id: str, first_seen_t: float, confirmed_t: float) -> None:
         """Ask for the clip of one case; `deliver` is called once for it, with a clip or with None."""
@@ -208,6 +216,7 @@ class ClipRecorder:
             if self._template is not None:
                 self._pending.append(req)
                 return
+        self.missed += 1
         self.deliver(event_id, None, "the camera is not connected")
 
     # -- camera thread -----------------------------------------------------------------------------
@@ -233,50 +242,54 @@ class ClipRecorder:
         with self._lock:
             due = [r for r in self._pending if t > r.end_t]
             self._pending = [r for r in self._pending if t <= r.end_t]
+            template = self._template
         for req in due:
-            self._cut(req, ended=False)
+            self._cut(req, template, ended=False)
 
     def close(self) -> None:
-        """The stream ended or broke: cut what is pending with what there is, then forget the stream."""
+        """The stream ended or broke: cut what is pending with what there is (the stream's parameters
+        still exist), and from now on answer requests with "not connected"."""
         with self._lock:
             pending, self._pending = self._pending, []
+            template, self._template = self._template, None
         for req in pending:
-            self._cut(req, ended=True)
-        with self._lock:
-            self._template = None
+            self._cut(req, template, ended=True)
 
-    def _cut(self, req: ClipRequest, ended: bool) -> None:
+    def _cut(self, req: ClipRequest, template: Any, ended: bool) -> None:
         packets = self.ring.span(req.start_t, req.end_t)
-        codec = self._template.codec_context.name if self._template is not None else ""
-        if self._template is not None and codec not in CODECS:
+        codec = template.codec_context.name if template is not None else ""
+        if template is not None and codec not in CODECS:
+            self.missed += 1
             self.deliver(req.event_id, None, f"the camera sends {codec}; clips are made of H.264 or H.265 only")
             return
-        if not packets or self._template is None:
+        if not packets or template is None:
+            self.missed += 1
             self.deliver(req.event_id, None, "no packets of the asked time are buffered")
             return
         try:
-            clip = self._write(packets, short=ended or packets[0].t > req.start_t)
+            clip = self._write(template, packets, short=ended or packets[0].t > req.start_t)
         except Exception as exc:  # a clip must never take the camera down
             log.warning("camera %s: clip for case %s not written: %s", self.camera_id, req.event_id, exc)
+            self.missed += 1
             self.deliver(req.event_id, None, f"remux failed: {exc}")
             return
         self.cut += 1
         self.deliver(req.event_id, clip, "")
 
-    def _write(self, packets: list[BufferedPacket], short: bool) -> Clip:
+    def _write(self, template: Any, packets: list[BufferedPacket], short: bool) -> Clip:
         self.staging.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=self.staging, prefix=f"{self.camera_id}-", suffix=".mp4")
         os.close(fd)
         path = Path(name)
         try:
-            remux_mp4(self._template, packets, path)
+            remux_mp4(template, packets, path)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         time_base = float(self._time_base or 0)
         first = packets[0].pts if packets[0].pts is not None else packets[0].dts or 0
         ends = [(p.pts if p.pts is not None else p.dts or 0) + p.duration for p in packets]
-        ctx = self._template.codec_context
+        ctx = template.codec_context
         return Clip(
             path=path,
             size=path.stat().st_size,

@@ -44,7 +44,17 @@ class StatusCollector(Collector):
         health_events = CounterMetricFamily(
             "streetwatch_edge_health_events", "health problems", labels=["camera", "problem"]
         )
+        clip_bytes = GaugeMetricFamily(
+            "streetwatch_edge_clip_buffer_bytes", "bytes of packets held for clips", labels=["camera"]
+        )
+        clips = CounterMetricFamily(
+            "streetwatch_edge_clips", "case clips: cut, or missed (the case went without)", labels=["camera", "outcome"]
+        )
         for camera in cameras:
+            if camera.clip is not None:
+                clip_bytes.add_metric([camera.id], camera.clip.buffer_bytes)
+                clips.add_metric([camera.id, "cut"], camera.clip.cut)
+                clips.add_metric([camera.id, "missed"], camera.clip.missed)
             frames.add_metric([camera.id], camera.frames_judged)
             skipped.add_metric([camera.id], camera.frames_skipped)
             fps.add_metric([camera.id], camera.fps)
@@ -60,7 +70,20 @@ class StatusCollector(Collector):
         for (violation, outcome), n in sorted(status.case_outcomes.items()):
             cases.add_metric([violation, outcome], n)
         depth = GaugeMetricFamily("streetwatch_edge_outbox_depth", "cases waiting for delivery", status.outbox_depth)
-        yield from (frames, skipped, fps, decoded, reconnects, up, healthy, cases, health_events, depth)
+        yield from (
+            frames,
+            skipped,
+            fps,
+            decoded,
+            reconnects,
+            up,
+            healthy,
+            cases,
+            health_events,
+            depth,
+            clip_bytes,
+            clips,
+        )
 
 
 class EdgeMetrics:

@@ -38,6 +38,16 @@ class Tally(Generic[K]):
 
 
 @dataclass(frozen=True)
+class ClipStatus:
+    """A camera's clip packet ring (cameras[].clip.enabled)."""
+
+    buffer_s: float  # seconds of packets held
+    buffer_bytes: int
+    cut: int  # clips cut and handed to the outbox
+    missed: int  # cases answered without a clip (not connected, nothing buffered, other codec)
+
+
+@dataclass(frozen=True)
 class CameraStatus:
     """One camera as the API and the metrics show it (a copy; later frames do not change it)."""
 
@@ -62,6 +72,7 @@ class CameraStatus:
     model: str  # the model file this camera runs (its own, or the box's)
     rules_that_cannot_fire: tuple[str, ...]
     health_events: dict[str, int]  # problem -> times it started
+    clip: ClipStatus | None = None  # None: clips off for this camera
 
     @property
     def up(self) -> bool:

@@ -10,9 +10,13 @@ from pathlib import Path
 import av
 import pytest
 from live_cases import CaseService
+from prometheus_client import CollectorRegistry, generate_latest
 from test_agent import agent_config, bus_video, coco_model
 
 from streetwatch.edge.agent import EdgeAgent
+from streetwatch.edge.api import CameraPublic
+from streetwatch.edge.metrics import StatusCollector
+from streetwatch.edge.status import AgentStatus
 
 pytestmark = pytest.mark.slow
 __all__ = ["bus_video", "coco_model"]  # fixtures
@@ -33,6 +37,8 @@ def test_a_parking_case_carries_its_clip(
         }
     )
     agent = EdgeAgent(config)
+    snapshots: list[AgentStatus] = []
+    agent.pipeline.on_judged = lambda judged: snapshots.append(agent.status())
     assert agent.run() == 0
     [case] = case_service.cases(camera_id)
     [clip] = [e for e in case["evidence"] if e["role"] == "clip"]
@@ -54,3 +60,13 @@ def test_a_parking_case_carries_its_clip(
     # ... to confirmation + 2 s: the span asked, plus at most one GOP at the start.
     asked = (confirmed - first_seen).total_seconds() + 4.0
     assert asked - 0.25 <= len(frames) / 5 <= asked + 1.0 + 0.25  # 5 fps; sampling at 0.2 s
+    # /cameras and /metrics say what the ring holds and how many clips were cut (the last snapshot
+    # taken while the agent ran).
+    [status] = snapshots[-1].cameras
+    shown = CameraPublic.of(status).clip
+    assert shown is not None and (shown.cut, shown.missed) == (1, 0)
+    assert 0 < shown.buffer_bytes <= config.cameras[0].clip.buffer_bytes and shown.buffer_s > 0
+    registry = CollectorRegistry()
+    registry.register(StatusCollector(lambda: snapshots[-1]))
+    metrics = generate_latest(registry).decode()
+    assert f'streetwatch_edge_clips_total{{camera="{camera_id}",outcome="cut"}} 1.0' in metrics
