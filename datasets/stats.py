@@ -24,6 +24,7 @@ class DatasetStats:
     negatives: Counter[str]  # split -> images with no boxes
     source_negatives: Counter[str]  # split -> images the source marked negative
     hard_negatives: Counter[str]  # split -> rejected-case images
+    ruled_out: Counter[str]  # split -> regions a reviewer ruled out for a class (deleted model boxes)
     size_bins: dict[str, Counter[str]]  # class -> bin -> boxes
     relative_sizes: dict[str, list[float]] = field(default_factory=dict)  # class -> sqrt(box area / image area)
     excluded: Counter[str] = field(default_factory=Counter)  # reason -> images
@@ -55,6 +56,7 @@ def compute_stats(dataset: Dataset) -> DatasetStats:
         negatives=Counter(),
         source_negatives=Counter(),
         hard_negatives=Counter(),
+        ruled_out=Counter(),
         size_bins={c: Counter() for c in CLASS_NAMES},
         relative_sizes={c: [] for c in CLASS_NAMES},
     )
@@ -68,6 +70,8 @@ def compute_stats(dataset: Dataset) -> DatasetStats:
             stats.source_negatives[split] += 1
         if item.hard_negative:
             stats.hard_negatives[split] += 1
+        if item.ruled_out:
+            stats.ruled_out[split] += len(item.ruled_out)
         for box in item.boxes:
             if box.cls is None:
                 continue
@@ -116,6 +120,7 @@ def to_markdown(stats: DatasetStats, dataset: Dataset, plots: list[str] | None =
     lines.append(_row(["images with no boxes", *[stats.negatives[x] for x in s]]))
     lines.append(_row(["marked negative by the source", *[stats.source_negatives[x] for x in s]]))
     lines.append(_row(["hard negatives (rejected cases)", *[stats.hard_negatives[x] for x in s]]))
+    lines.append(_row(["regions ruled out for a class (deleted model boxes)", *[stats.ruled_out[x] for x in s]]))
     lines += ["", "## Box sizes (pixel area: small < 32², medium < 96², large)", ""]
     lines += [_row(["class", *[b for b, _ in SIZE_BINS]]), _row(["---"] * (len(SIZE_BINS) + 1))]
     for cls in CLASS_NAMES:

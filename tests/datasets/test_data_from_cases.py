@@ -15,6 +15,7 @@ from streetwatch.datasets.case_export import CaseExportManifest, ExportedCase
 from streetwatch.datasets.from_cases import cases_to_source
 from streetwatch.datasets.importing import SourceSpec, import_source
 from streetwatch.datasets.pseudo import merge
+from streetwatch.datasets.stats import compute_stats, to_markdown
 from streetwatch.datasets.store import Dataset
 from streetwatch.errors import InputError
 from streetwatch.verdicts import BoxEdit, machine_boxes, resolve_boxes
@@ -199,6 +200,9 @@ def test_a_deleted_box_rules_out_its_region_not_its_class(tmp_path: Path, images
         ("umbrella", 0.8, 100.0, 120.0, 150.0, 170.0),  # one the model missed: real, the teacher adds it
         ("umbrella", 0.8, 201.0, 200.0, 260.0, 262.0),  # the kept model box: already labelled
     ]
+    stats = compute_stats(dataset)
+    assert stats.ruled_out == {"unsplit": 2}
+    assert "| regions ruled out for a class (deleted model boxes) | 2 |" in to_markdown(stats, dataset)
     for item in (first, second):
         assert item.labelled == [] and [r.cls for r in item.ruled_out] == ["umbrella"]
         added = [b.xyxy for b in merge(item, teacher, {"umbrella"}, 0.35, 0.5) if b.filed_by is None]
