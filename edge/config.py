@@ -740,7 +740,12 @@ class SamplingConfig(_Model):
 class StorageConfig(_Model):
     root: Path = Field(description="state folder: outbox database, evidence JPEGs, camera references")
     max_bytes: int = Field(default=2 * 1024**3, ge=10 * 1024**2, description="disk budget for the outbox and evidence")
-    retention_days: float = Field(default=30, gt=0, description="evidence of delivered cases is kept this long")
+    retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="rows of delivered cases (their evidence is deleted once acknowledged) and evidence of "
+        "refused ones are kept this long",
+    )
     when_full: Literal["drop_new", "drop_oldest_pending"] = Field(
         default="drop_new",
         description="over budget after pruning delivered evidence: refuse new cases (urgent still filed) "

@@ -5,9 +5,16 @@ folder fsynced; then the row is committed (WAL, `synchronous=FULL`, so the commi
 `enqueue` returns). A crash before the commit leaves orphan files that `recover()` quarantines; a
 crash after it leaves a pending row that the sender delivers on the next start.
 
+Originals stay on the box only while the outbox needs them: a case's evidence folder (frames,
+public copies, plate crop, clip) is deleted as soon as the case service has acknowledged the case
+(`mark_sent`: the row is committed as sent first, so a crash in between leaves a folder that
+`recover()` deletes, the row saying it was delivered). Evidence of a case that is pending or
+retrying is never deleted, and a refused (4xx) case's is kept for inspection.
+
 Disk budget (`storage.max_bytes`, evidence + database), in this order when a new case does not fit:
-1. evidence of delivered cases older than `retention_days` is deleted (this also runs hourly);
-2. evidence of delivered (or rejected) cases is deleted, oldest first, whatever its age;
+1. rows of delivered cases and evidence of refused ones older than `retention_days` are deleted
+   (this also runs hourly);
+2. evidence of refused cases is deleted, oldest first, whatever its age;
 3. `when_full: drop_new` refuses the new case (urgent ones are still kept: a fire is never
    dropped for a parked car), `drop_oldest_pending` deletes the oldest undelivered non-urgent cases.
 Evidence of an undelivered case is never deleted by steps 1-2.
@@ -357,13 +364,15 @@ class Outbox:
         )
 
     def mark_sent(self, event_id: str) -> None:
+        """The case service acknowledged the case (201/200): the row says so, then the originals go."""
         with self._lock:
             self._retry.remove(event_id)
             self._db.execute(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
-                " WHERE event_id = ?",
+                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL,"
+                " evidence_pruned = 1 WHERE event_id = ?",
                 (time.time(), event_id),
             )
+            shutil.rmtree(self.evidence_dir / event_id, ignore_errors=True)
 
     def mark_retry(self, event_id: str, delay_s: float, error: str) -> None:
         with self._lock:
@@ -410,9 +419,12 @@ class Outbox:
         and those are cases nobody has received yet."""
         with self._lock:
             known = {r[0] for r in self._db.execute("SELECT event_id FROM outbox")}
+            delivered = {r[0] for r in self._db.execute("SELECT event_id FROM outbox WHERE state = 'sent'")}
         unknown = []
         for folder in self.evidence_dir.iterdir():
-            if folder.is_dir() and folder.name not in known:
+            if folder.is_dir() and folder.name in delivered:
+                shutil.rmtree(folder, ignore_errors=True)  # acknowledged, then the process ended before this
+            elif folder.is_dir() and folder.name not in known:
                 self.quarantine_dir.mkdir(exist_ok=True)
                 target = self.quarantine_dir / folder.name
                 if target.exists():

@@ -9,6 +9,7 @@ exactly one case, with the evidence the box hashed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -178,7 +179,11 @@ def test_case_filed_once_with_its_evidence_across_a_kill_mid_delivery(
         if item["role"] != "plate":
             assert item["public_url"], item["role"]
             assert httpx.get(f"{url}{item['public_url']}", timeout=10).status_code == 200
-    box_files = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (state / "evidence" / event_id).glob("*.jpg")}
+    # Acknowledged, so the box no longer keeps the originals; its own record of what it hashed remains.
+    assert not (state / "evidence" / event_id).exists()
+    with sqlite3.connect(f"file:{state / 'outbox.sqlite3'}?mode=ro", uri=True, timeout=5) as conn:
+        [(case_json,)] = conn.execute("SELECT case_json FROM outbox WHERE event_id = ?", (event_id,)).fetchall()
+    box_files = {e["sha256"] for e in json.loads(case_json)["evidence"]}
     for item in case["evidence"]:
         body = httpx.get(f"{url}{item['url']}", headers={"Authorization": f"Bearer {reviewer}"}, timeout=10)
         assert body.status_code == 200 and body.headers["content-type"] == "image/jpeg"

@@ -96,10 +96,10 @@ def test_a_bus_that_parks_is_filed_once_with_evidence(
     # with the crop of the plate-like box that was found (if one was) for the reviewer.
     assert case["plate"]["status"] == "unread" and case["plate"]["text"] is None
     assert roles[4:] == (["plate"] if case["plate"]["box"] else [])
-    # The service holds the evidence the box stored.
-    folder = tmp_path / "state" / "evidence" / case["event_id"]
+    # The service holds the evidence the box hashed; acknowledged, the box keeps no original.
+    assert not (tmp_path / "state" / "evidence" / case["event_id"]).exists()
     for ref in case["evidence"]:
-        assert ref["sha256"] == hashlib.sha256((folder / f"{ref['role']}.jpg").read_bytes()).hexdigest()
+        assert hashlib.sha256(case_service.evidence_bytes(ref["url"])).hexdigest() == ref["sha256"]
     # The dead camera kept failing and reconnecting without holding up the live one.
     assert agent.cameras["cam-dead"].worker.state.reconnects >= 1
     assert agent.cameras["cam-1"].worker.state.frames >= 12

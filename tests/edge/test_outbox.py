@@ -132,6 +132,8 @@ def test_lost_response_is_resent_answered_200_and_not_doubled(
     bundle = make_bundle(frame, camera_id=camera)
     outbox.enqueue(bundle)
     event_id = str(bundle.report.event_id)
+    stored = stored_hashes(tmp_path, event_id)
+    confirmation_bytes = (tmp_path / "evidence" / event_id / "confirmation.jpg").read_bytes()
     replayed_before = case_service.filings("replayed")
     with FaultProxy(case_service.port) as proxy:
         proxy.plan.extend(["swallow", "swallow"])  # the service files it; the box hears nothing, twice
@@ -142,11 +144,12 @@ def test_lost_response_is_resent_answered_200_and_not_doubled(
     assert proxy.case_posts == 3
     assert proxy.statuses == [201, 200, 200]  # the resends were answered with the case already filed
     assert case_service.filings("replayed") - replayed_before == 2
-    [case] = assert_filed_once(case_service, camera, {event_id: stored_hashes(tmp_path, event_id)})
-    # The bytes the service keeps are the bytes the box stored.
+    [case] = assert_filed_once(case_service, camera, {event_id: stored})
+    # The bytes the service keeps are the bytes the box stored (and deleted once acknowledged).
     confirmation = next(e for e in case["evidence"] if e["role"] == "confirmation")
     served = case_service.evidence_bytes(confirmation["url"])
-    assert served == (tmp_path / "evidence" / event_id / "confirmation.jpg").read_bytes()
+    assert served == confirmation_bytes
+    assert not (tmp_path / "evidence" / event_id).exists()
 
 
 def test_pending_cases_survive_a_restart_of_the_agent(
@@ -242,6 +245,8 @@ def test_server_errors_and_throttling_are_retried_with_backoff_then_filed_once(
     bundle = make_bundle(frame, camera_id=camera)
     outbox.enqueue(bundle)
     event_id = str(bundle.report.event_id)
+    stored = stored_hashes(tmp_path, event_id)
+    folder = tmp_path / "evidence" / event_id
     with FaultProxy(case_service.port) as proxy:
         proxy.plan.extend(failures)  # answered by the proxy; the service sees only the last attempt
         sender = Sender(outbox, base_url=proxy.url, token=case_service.device, backoff=FAST)
@@ -256,6 +261,7 @@ def test_server_errors_and_throttling_are_retried_with_backoff_then_filed_once(
                 [(_, _, _, error)] = outbox.rows()
                 errors.append(error.split(":")[0])
                 due.append(outbox.next_due())
+                assert stored_hashes(tmp_path, event_id) == stored  # not acknowledged: every file kept
         sender.close()
     assert errors == [f"HTTP {status}" for status in failures]
     # Rescheduled within the backoff cap (or already due again), not dropped.
@@ -263,7 +269,8 @@ def test_server_errors_and_throttling_are_retried_with_backoff_then_filed_once(
     assert proxy.case_posts == len(failures) + 1 and proxy.statuses == [201]
     [(_, state, attempts, _)] = outbox.rows()
     assert (state, attempts) == ("sent", len(failures) + 1)
-    assert_filed_once(case_service, camera, {event_id: stored_hashes(tmp_path, event_id)})
+    assert_filed_once(case_service, camera, {event_id: stored})
+    assert not folder.exists()  # acknowledged: the originals left the box
 
 
 @pytest.mark.parametrize(
@@ -312,3 +319,40 @@ def test_disk_budget_policy(tmp_path: Path, frame, policy: str, expected_states:
     assert outbox.dropped == 1
     # An urgent case is stored even over budget, whatever the policy.
     assert outbox.enqueue(make_bundle(frame, urgent=True))
+
+
+def test_originals_leave_the_box_only_once_acknowledged(tmp_path: Path, frame) -> None:
+    """Sent: its folder is deleted. Pending, retrying, refused: every file kept, across a restart.
+    A crash after the acknowledgement was committed but before the folder went: the restart deletes it."""
+    outbox = outbox_at(tmp_path)
+    sent, pending, retrying, refused = (make_bundle(frame) for _ in range(4))
+    for bundle in (sent, pending, retrying, refused):
+        assert outbox.enqueue(bundle)
+    ids = {name: str(b.report.event_id) for name, b in
+           (("sent", sent), ("pending", pending), ("retrying", retrying), ("refused", refused))}  # fmt: skip
+    kept = {name: stored_hashes(tmp_path, ids[name]) for name in ("pending", "retrying", "refused")}
+    before = outbox.usage_bytes()
+    outbox.mark_retry(ids["retrying"], 60.0, "HTTP 503: busy")
+    outbox.mark_rejected(ids["refused"], "HTTP 422: bad case")
+    outbox.mark_sent(ids["sent"])
+    assert not (tmp_path / "evidence" / ids["sent"]).exists()
+    assert outbox.usage_bytes() < before  # the budget no longer counts it
+    for name, hashes in kept.items():
+        assert stored_hashes(tmp_path, ids[name]) == hashes and len(hashes) == 4, name
+    outbox.close()
+    # The process ended between the commit and the delete: the folder is back as it was left.
+    leftover = tmp_path / "evidence" / ids["sent"]
+    leftover.mkdir()
+    (leftover / "confirmation.jpg").write_bytes(b"\xff\xd8 left behind")
+    reopened = outbox_at(tmp_path)
+    assert not leftover.exists()
+    assert not (tmp_path / "quarantine").exists()  # delivered evidence is deleted, not quarantined
+    for name, hashes in kept.items():
+        assert stored_hashes(tmp_path, ids[name]) == hashes, name
+    assert {event_id: state for event_id, state, _, _ in reopened.rows()} == {
+        ids["sent"]: "sent",
+        ids["pending"]: "pending",
+        ids["retrying"]: "pending",
+        ids["refused"]: "rejected",
+    }
+    reopened.close()
