@@ -44,6 +44,10 @@ def test_a_clip_is_filed_stored_and_served_to_reviewers_only(server: LiveServer,
         part = reviewer.get(url, headers={"Range": "bytes=100-199"})
         assert part.status_code == 206 and part.content == clip[100:200]
         assert part.headers["content-range"] == f"bytes 100-199/{len(clip)}"
+        assert whole.headers["cache-control"] == "private, no-store"  # an original: each fetch is audited
+        history = reviewer.get(f"/api/v1/cases/{case['id']}").json()["history"]
+        views = [h["reason"] for h in history if h["action"] == "original"]
+        assert views == [f"clip {digest[:16]}"] * 2  # the whole file and the range: two views
     # Originals show faces and plates: no device, client (Open311 app) or anonymous caller gets the clip.
     for headers, status in (
         ({}, 401),
