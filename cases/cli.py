@@ -71,6 +71,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--status", default="accepted,rejected", help="accepted and/or rejected (default both)")
     export.add_argument("--since", type=_aware_datetime, help="reviewed at or after this time (ISO-8601 with zone)")
     export.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
+    export.add_argument(
+        "--public",
+        action="store_true",
+        help="an export fit to publish: the public copies of the frames (people and other plates hidden), "
+        "no reviewer names; cases without a public copy are left out",
+    )
     export.set_defaults(func=_export)
 
 
@@ -220,11 +226,13 @@ def _export(args: argparse.Namespace) -> int:
 
     statuses = parse_statuses(args.status)
     storage, sessions = _migrated_sessions(args)
-    summary = export_cases(sessions, EvidenceStore(storage.resolved_evidence_dir()), args.out, statuses, args.since)
+    store = EvidenceStore(storage.resolved_evidence_dir())
+    summary = export_cases(sessions, store, args.out, statuses, args.since, public=args.public)
     print(
         f"exported {summary.manifest.count} cases to {args.out}"
         + (
-            f" ({summary.skipped_without_clean_frame} without a clean frame left out)"
+            f" ({summary.skipped_without_clean_frame} without a {'public copy of a ' if args.public else ''}clean frame"
+            " left out)"
             if summary.skipped_without_clean_frame
             else ""
         )

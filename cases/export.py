@@ -4,6 +4,10 @@ A case counts as accepted when a reviewer accepted it, whatever happened to it a
 (dispatched, resolved, closed all passed review). Rejected cases go with their reason code: what
 they teach depends on it (`data from-cases`). Cases filed by people through Open311 carry no
 frames and are not exported.
+
+`public=True` (an export marked public, to publish or hand to a third party): each case's image is
+the public copy of its clean frame (people and other vehicles' plates hidden by the edge box), never
+an original, and reviewer names are left out; a case without a public copy is left out and counted.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ FRAME_ROLES = ("confirmation_clean", "first_seen_clean")
 @dataclass(frozen=True)
 class ExportSummary:
     manifest: CaseExportManifest
-    skipped_without_clean_frame: int
+    skipped_without_clean_frame: int  # public exports: also those without a public copy of it
 
 
 def parse_statuses(text: str) -> list[str]:
@@ -53,7 +57,12 @@ def parse_statuses(text: str) -> list[str]:
 
 
 def export_cases(
-    factory: sessionmaker[Session], store: EvidenceStore, out: Path, statuses: list[str], since: datetime | None
+    factory: sessionmaker[Session],
+    store: EvidenceStore,
+    out: Path,
+    statuses: list[str],
+    since: datetime | None,
+    public: bool = False,
 ) -> ExportSummary:
     if since is not None and since.tzinfo is None:
         raise InputError(f"--since needs a time zone (e.g. 2026-01-01T00:00:00Z); got {since.isoformat()}")
@@ -69,29 +78,32 @@ def export_cases(
     count = skipped = 0
     with session_scope(factory) as session, (out / CASES_FILE).open("w", encoding="utf-8") as lines:
         for case in session.scalars(query.order_by(Case.id).execution_options(yield_per=200)):
-            record = _exported(case, store, out)
+            record = _exported(case, store, out, public)
             if record is None:
                 skipped += 1
                 continue
             lines.write(record.model_dump_json(by_alias=True) + "\n")
             count += 1
     if skipped:
-        log.warning("%d reviewed cases have no clean frame and were left out", skipped)
-    manifest = CaseExportManifest(exported_at=utcnow(), statuses=statuses, since=since, count=count)
+        what = "a public copy of a clean frame" if public else "a clean frame"
+        log.warning("%d reviewed cases have no %s and were left out", skipped, what)
+    manifest = CaseExportManifest(exported_at=utcnow(), statuses=statuses, since=since, count=count, public=public)
     # The manifest is written last: a folder without one is an interrupted export.
     (out / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return ExportSummary(manifest, skipped)
 
 
-def _exported(case: Case, store: EvidenceStore, out: Path) -> ExportedCase | None:
-    frame = next((e for role in FRAME_ROLES for e in case.evidence if e.role == role), None)
+def _exported(case: Case, store: EvidenceStore, out: Path, public: bool) -> ExportedCase | None:
+    frames = (e for role in FRAME_ROLES for e in case.evidence if e.role == role)
+    frame = next((e for e in frames if e.public_sha256 is not None or not public), None)
     if frame is None or case.model_name is None or case.model_version is None or case.model_sha256 is None:
         return None
-    source = store.path(frame.sha256)
+    digest = frame.public_sha256 if public and frame.public_sha256 else frame.sha256
+    source = store.path(digest)
     if not source.is_file():
-        log.warning("case %d: evidence %s missing from the store", case.id, frame.sha256)
+        log.warning("case %d: evidence %s missing from the store", case.id, digest)
         return None
-    image = f"{IMAGES_DIR}/{frame.sha256}.jpg"
+    image = f"{IMAGES_DIR}/{digest}.jpg"
     target = out / image
     if not target.exists():
         shutil.copyfile(source, target)
@@ -108,17 +120,17 @@ def _exported(case: Case, store: EvidenceStore, out: Path) -> ExportedCase | Non
         event_code=case.standard_code,
         reject_reason=case.reject_reason,
         reject_code=case.reject_code if not accepted else None,
-        reviewer=case.reviewer,
+        reviewer=None if public else case.reviewer,
         reviewed_at=case.reviewed_at,
         camera_id=case.camera_id or "",
         image=image,
-        image_sha256=frame.sha256,
+        image_sha256=digest,
         width=frame.width,
         height=frame.height,
         detections=detections,
         boxes=boxes,
         boxes_edited=edited,
-        boxes_by=case.boxes_by,
+        boxes_by=None if public else case.boxes_by,
         boxes_at=case.boxes_at,
         model=ModelRef(name=case.model_name, version=case.model_version, sha256=case.model_sha256),
     )

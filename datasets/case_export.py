@@ -41,6 +41,10 @@ class CaseExportManifest(BaseModel):
     statuses: list[str]
     since: AwareDatetime | None = None
     count: int = Field(ge=0)
+    public: bool = Field(
+        default=False,
+        description="images are the public copies (people and other plates hidden), no staff names: fit to publish",
+    )
 
     @model_validator(mode="after")
     def _version(self) -> CaseExportManifest:

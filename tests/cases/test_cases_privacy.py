@@ -145,3 +145,34 @@ def test_open311_media_url_is_the_public_copy(live: LiveServer, tmp_path: Path) 
     public = next(i.jpeg for i in bundle.images if i.public and i.role == "confirmation")
     assert image.status_code == 200 and image.content == public
     assert confirmation["sha256"] not in one["media_url"]  # never the original
+
+
+def test_an_export_marked_public_has_only_public_copies(live: LiveServer, tmp_path: Path) -> None:
+    from case_builders import file_new
+
+    from streetwatch.cli import main
+    from streetwatch.datasets.case_export import CASES_FILE, MANIFEST_FILE, CaseExportManifest, ExportedCase
+
+    token, device, (camera, other) = live.new_device()
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    bundle = street_bundle(device, camera)
+    deliver(live, token, bundle, tmp_path)
+    with live.client() as client:
+        file_new(client, token, device, other, seed=901)  # filed without public copies
+    with live.reviewer_client() as reviewer:
+        for cam in (camera, other):
+            case = reviewer.get("/api/v1/cases", params={"camera_id": cam}).json()["items"][0]
+            assert reviewer.post(f"/api/v1/cases/{case['id']}/transitions", json={"to": "accepted"}).status_code == 200
+    storage = ["--db", live.db_url, "--evidence-dir", str(live.evidence_dir), "--since", started.isoformat()]
+    assert main(["cases", "export", *storage, "--public", "--out", str(tmp_path / "public")]) == 0
+    assert main(["cases", "export", *storage, "--out", str(tmp_path / "internal")]) == 0
+    public = CaseExportManifest.model_validate_json((tmp_path / "public" / MANIFEST_FILE).read_text())
+    assert public.public and public.count == 1  # the case without a public copy is left out
+    [row] = [ExportedCase.model_validate_json(line) for line in (tmp_path / "public" / CASES_FILE).open()]
+    copy = next(i.jpeg for i in bundle.images if i.public and i.role == "confirmation_clean")
+    original = next(i.jpeg for i in bundle.images if not i.public and i.role == "confirmation_clean")
+    assert row.image_sha256 == sha(copy) and (tmp_path / "public" / row.image).read_bytes() == copy
+    assert row.reviewer is None  # no staff names in what is published
+    internal = [ExportedCase.model_validate_json(line) for line in (tmp_path / "internal" / CASES_FILE).open()]
+    assert len(internal) == 2 and sha(original) in {r.image_sha256 for r in internal}
+    assert not CaseExportManifest.model_validate_json((tmp_path / "internal" / MANIFEST_FILE).read_text()).public
