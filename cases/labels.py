@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from streetwatch.cases.i18n import N_
+from streetwatch.cases.i18n import N_, Locale
 from streetwatch.models.taxonomy import ViolationType
+from streetwatch.verdicts import EditSummary
 
 VIOLATION_LABELS: dict[ViolationType, str] = {
     ViolationType("illegal_parking"): N_("Illegal parking"),
@@ -56,3 +57,23 @@ EVENT_LABELS: dict[str, str] = {
     "boxes": N_("boxes edited"),
     "original": N_("original image viewed"),  # streetwatch.cases.service.ORIGINAL_VIEWED
 }
+
+
+def history_note(loc: Locale, action: str, reason: str | None) -> str:
+    """A history row's note as the page shows it: a box edit's summary in the page's language (the
+    audit trail keeps the English line), any other note as it was written."""
+    summary = EditSummary.parse(reason) if action == "boxes" and reason else None
+    if summary is None:
+        return reason or ""
+    classes = [loc.gettext(CLASS_LABELS[c]) if c in CLASS_LABELS else c for c in summary.classes]
+    return loc.gettext(
+        "boxes: %(boxes)s (%(drawn)s drawn, %(corrected)s corrected, %(deleted)s model boxes deleted); "
+        "classes: %(classes)s; before: %(before)s"
+    ) % {
+        "boxes": summary.boxes,
+        "drawn": summary.drawn,
+        "corrected": summary.corrected,
+        "deleted": summary.deleted,
+        "classes": loc.gettext(", ").join(classes) or "—",
+        "before": summary.before,
+    }

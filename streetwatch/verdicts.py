@@ -5,7 +5,7 @@
 
   | reason            | what it says                                   | training data                        |
   |-------------------|------------------------------------------------|--------------------------------------|
-  | `false_detection` | the object is not there: the model is wrong    | hard negative for those classes only |
+  | `false_detection` | the object is not there: the model is wrong    | its boxes' regions ruled out         |
   | `not_a_violation` | the objects are real; permitted here / now     | the boxes stay labels                |
   | `duplicate`       | the same violation was filed already           | the boxes stay labels                |
   | `camera_problem`  | the frame is unusable (blurred, moved, dark)   | left out of training                 |
@@ -20,6 +20,8 @@ Only pydantic: the case service imports it without the training stack.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -148,14 +150,54 @@ def machine_boxes(filed: list[DetectionRecord]) -> list[ReviewedBox]:
     ]
 
 
+_SUMMARY = re.compile(
+    r"boxes: (?P<boxes>\d+) \((?P<drawn>\d+) drawn, (?P<corrected>\d+) corrected, (?P<deleted>\d+) model boxes "
+    r"deleted\); classes: (?P<classes>[a-z_, ]+); before: (?P<before>\d+)"
+)
+
+
+@dataclass(frozen=True)
+class EditSummary:
+    """What one box edit changed. The audit trail keeps it as one English line (`text`); the review
+    page reads that line back (`parse`) to show it in the reviewer's language."""
+
+    boxes: int
+    drawn: int
+    corrected: int
+    deleted: int  # filed model boxes no longer among the boxes
+    classes: tuple[str, ...]  # sorted
+    before: int
+
+    @classmethod
+    def of(cls, before: list[ReviewedBox], after: list[ReviewedBox], n_filed: int) -> EditSummary:
+        kept = {b.detection for b in after if b.detection is not None}
+        return cls(
+            boxes=len(after),
+            drawn=sum(1 for b in after if b.detection is None),
+            corrected=sum(1 for b in after if b.detection is not None and b.origin is BoxOrigin.HUMAN),
+            deleted=sum(1 for k in range(n_filed) if k not in kept),
+            classes=tuple(sorted({b.class_name for b in after})),
+            before=len(before),
+        )
+
+    def text(self) -> str:
+        return (
+            f"boxes: {self.boxes} ({self.drawn} drawn, {self.corrected} corrected, {self.deleted} model boxes "
+            f"deleted); classes: {', '.join(self.classes) or 'none'}; before: {self.before}"
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> EditSummary | None:
+        """The summary a `text()` line holds; None for any other text (a note cut short, say)."""
+        match = _SUMMARY.fullmatch(text)
+        if match is None:
+            return None
+        names = match["classes"]
+        classes = () if names == "none" else tuple(names.split(", "))
+        numbers = {k: int(match[k]) for k in ("boxes", "drawn", "corrected", "deleted", "before")}
+        return cls(classes=classes, **numbers)
+
+
 def describe_edit(before: list[ReviewedBox], after: list[ReviewedBox], n_filed: int) -> str:
     """One line for the audit trail: what the reviewer changed."""
-    kept = {b.detection for b in after if b.detection is not None}
-    drawn = sum(1 for b in after if b.detection is None)
-    changed = sum(1 for b in after if b.detection is not None and b.origin is BoxOrigin.HUMAN)
-    deleted = sum(1 for k in range(n_filed) if k not in kept)
-    classes = ", ".join(sorted({b.class_name for b in after})) or "none"
-    return (
-        f"boxes: {len(after)} ({drawn} drawn, {changed} corrected, {deleted} model boxes deleted); "
-        f"classes: {classes}; before: {len(before)}"
-    )
+    return EditSummary.of(before, after, n_filed).text()

@@ -23,7 +23,14 @@ from streetwatch.cases import review_session
 from streetwatch.cases.api.deps import DbSession, StateDep, from_cookie
 from streetwatch.cases.clips import CLIP_ROLE
 from streetwatch.cases.i18n import LANGUAGE_COOKIE, LANGUAGES, Locale, choose_language, translations
-from streetwatch.cases.labels import BASIS_LABELS, CLASS_LABELS, EVENT_LABELS, ROLE_LABELS, VIOLATION_LABELS
+from streetwatch.cases.labels import (
+    BASIS_LABELS,
+    CLASS_LABELS,
+    EVENT_LABELS,
+    ROLE_LABELS,
+    VIOLATION_LABELS,
+    history_note,
+)
 from streetwatch.cases.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS, CaseStatus
 from streetwatch.cases.models import utcnow
 from streetwatch.cases.review_boxes import save_boxes
@@ -94,6 +101,7 @@ def _render(request: Request, state: AppState, name: str, context: dict[str, Any
         "class_labels": {name: loc.gettext(label) for name, label in CLASS_LABELS.items()},
         "role_labels": {role: loc.gettext(label) for role, label in ROLE_LABELS.items()},
         "event_labels": EVENT_LABELS,
+        "history_note": lambda h: history_note(loc, h.action, h.reason),
         "script_messages": script_messages(loc),
         **context,
     }

@@ -158,5 +158,9 @@ def test_the_page_names_frames_and_classes_in_its_language(sqlite_server) -> Non
         re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<tr><td>.*?</td><td>.*?</td>\s*<td>(.*?)</td>", zh, re.S)
     ]
     assert steps == ["待受理", "修改标注框"], steps
+    # ... and its note is in the page's language too (the audit trail keeps the English line).
+    notes = [re.sub(r"\s+", " ", n).strip() for n in re.findall(r"<td>([^<]*)</td></tr>", zh)]
+    assert notes[-1] == "1 个框（新画 1，修正 0，删除模型框 1）；类别：摊位；修改前 1 个", notes
+    assert "boxes: 1 (1 drawn, 0 corrected, 1 model boxes deleted); classes: stall; before: 1" in en
     captions_en = [c.split(" · ")[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", en)]
     assert "confirmation, clean" in captions_en and re.search(r'class="label">car \d\.\d\d<', en)

@@ -114,3 +114,14 @@ def test_devices_cannot_edit_boxes_and_unknown_cases_are_404(server: LiveServer)
     assert response.status_code == 403
     with server.reviewer_client() as reviewer:
         assert reviewer.put("/api/v1/cases/999999/boxes", json={"boxes": []}).status_code == 404
+
+
+def test_the_edit_summary_reads_back_what_it_wrote() -> None:
+    from streetwatch.verdicts import EditSummary
+
+    summary = EditSummary(boxes=3, drawn=1, corrected=1, deleted=2, classes=("car", "stall"), before=4)
+    assert summary.text() == "boxes: 3 (1 drawn, 1 corrected, 2 model boxes deleted); classes: car, stall; before: 4"
+    assert EditSummary.parse(summary.text()) == summary
+    empty = EditSummary(boxes=0, drawn=0, corrected=0, deleted=1, classes=(), before=1)
+    assert EditSummary.parse(empty.text()) == empty
+    assert EditSummary.parse("cleared") is None and EditSummary.parse(summary.text()[:40]) is None
