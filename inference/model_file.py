@@ -1,10 +1,18 @@
-"""Open an ONNX detector: checksum, onnxruntime session for CPU, metadata and layout checks."""
+"""Open a detector file: checksum, metadata and layout checks, and a first (probe) run.
+
+Two kinds of file: an ONNX model (the releases' fp32 file; onnxruntime session for CPU), or an
+OpenVINO IR (`.xml` + `.bin`, a release's INT8 file quantised by NNCF for OpenVINO; runs on the
+`openvino` runtime only). An IR carries the ONNX file's metadata in its `rt_info` under
+`streetwatch` (`IR_RT_INFO`) and the sha256 of its `.bin` (`IR_WEIGHTS_KEY`), checked here: a
+half-copied weights file never runs.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -70,13 +78,16 @@ def session_options(threads: int | None) -> ort.SessionOptions:
 
 def open_model(
     model_path: str | os.PathLike[str], *, expected_sha256: str | None = None, threads: int | None = None
-) -> tuple[ort.InferenceSession, ModelInfo]:
+) -> tuple[ort.InferenceSession | None, ModelInfo]:
+    """The file's onnxruntime session (None for an OpenVINO IR) and what the engine needs to know."""
     path = Path(model_path)
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     digest = sha256_file(path)
     if expected_sha256 and digest.lower() != expected_sha256.lower():
         raise ModelError(f"{path}: sha256 mismatch: expected {expected_sha256}, file has {digest}")
+    if path.suffix == IR_SUFFIX:
+        return None, _open_ir(path, digest, threads)
     try:
         session = ort.InferenceSession(
             str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
@@ -88,10 +99,77 @@ def open_model(
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1:
         raise ModelError(f"{path}: expected 1 image input, model has {len(inputs)}")
-    shape = inputs[0].shape
+    meta = dict(session.get_modelmeta().custom_metadata_map)
+
+    def probe(blob: np.ndarray) -> tuple[int, ...]:
+        return tuple(session.run([outputs[0].name], {inputs[0].name: blob})[0].shape)
+
+    info = _checked_info(
+        path, digest, meta, list(inputs[0].shape), inputs[0].name, outputs[0].name, len(outputs[0].shape), probe
+    )
+    return session, info
+
+
+def _open_ir(path: Path, digest: str, threads: int | None) -> ModelInfo:
+    """An OpenVINO IR's ModelInfo, its weights checked against the sha256 it carries."""
+    try:
+        import openvino as ov
+    except ImportError:
+        raise ModelError(
+            f'{path}: an OpenVINO IR needs the openvino extra: pip install -c constraints.txt "streetwatch[openvino]"'
+        ) from None
+    weights = path.with_suffix(".bin")
+    if not weights.is_file():
+        raise ModelError(f"{path}: its weights file {weights.name} is missing (an IR is the .xml and its .bin)")
+    core = ov.Core()
+    try:
+        model = core.read_model(str(path))
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: not a loadable OpenVINO IR ({first})") from None
+    meta: dict[str, str] = {}
+    if model.has_rt_info([IR_RT_INFO]):
+        section = model.get_rt_info([IR_RT_INFO]).astype(dict)
+        meta = {str(k): str(v.astype(str)) for k, v in section.items()}
+    expected = meta.pop(IR_WEIGHTS_KEY, None)
+    if expected is None:
+        raise ModelError(f"{path}: rt_info has no {IR_RT_INFO}.{IR_WEIGHTS_KEY}; expected an IR written by streetwatch")
+    actual = sha256_file(weights)
+    if actual != expected:
+        raise ModelError(f"{path}: {weights.name} sha256 is {actual}, the IR expects {expected} (wrong or cut file)")
+    if len(model.inputs) != 1:
+        raise ModelError(f"{path}: expected 1 image input, model has {len(model.inputs)}")
+    shape = [d.get_length() if d.is_static else "?" for d in model.inputs[0].get_partial_shape()]
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads or 1})
+
+    def probe(blob: np.ndarray) -> tuple[int, ...]:
+        return tuple(compiled(blob)[0].shape)
+
+    return _checked_info(
+        path,
+        digest,
+        meta,
+        shape,
+        model.inputs[0].get_any_name(),
+        model.outputs[0].get_any_name(),
+        len(model.outputs[0].get_partial_shape()),
+        probe,
+    )
+
+
+def _checked_info(
+    path: Path,
+    digest: str,
+    meta: dict[str, str],
+    shape: list[object],
+    input_name: str,
+    output_name: str,
+    output_rank: int,
+    probe: Callable[[np.ndarray], tuple[int, ...]],
+) -> ModelInfo:
+    """The checks every detector file passes, whatever runs it: metadata, input and output shapes."""
     if len(shape) != 4 or shape[1] not in (3, "3"):
         raise ModelError(f"{path}: expected an image input of shape [B, 3, H, W], got {shape}")
-    meta = dict(session.get_modelmeta().custom_metadata_map)
     names_raw = _parse_literal("names", meta.get("names"), path)
     if isinstance(names_raw, dict):
         names = tuple(str(names_raw[k]) for k in sorted(names_raw))
@@ -106,14 +184,13 @@ def open_model(
     if isinstance(shape[2], int) and isinstance(shape[3], int) and (shape[2], shape[3]) != imgsz:
         raise ModelError(f"{path}: metadata imgsz {imgsz} disagrees with the input shape {shape}")
 
-    if len(outputs[0].shape) != 3:
-        raise ModelError(f"{path}: expected a detection output of rank 3, got shape {outputs[0].shape}")
+    if output_rank != 3:
+        raise ModelError(f"{path}: expected a detection output of rank 3, got rank {output_rank}")
     # Dynamic exports name their output dims symbolically: one probe run on a blank image gives the
     # concrete shape, and doubles as the session warm-up (first runs allocate and are slow).
     probe_batch = shape[0] if isinstance(shape[0], int) else 1
-    probe = np.zeros((probe_batch, 3, *imgsz), dtype=np.float32)
     try:
-        out_shape = session.run([outputs[0].name], {inputs[0].name: probe})[0].shape
+        out_shape = probe(np.zeros((probe_batch, 3, *imgsz), dtype=np.float32))
     except Exception as exc:
         raise ModelError(f"{path}: a probe run on a blank {imgsz} image failed ({exc})") from None
     nc = len(names)
@@ -127,7 +204,7 @@ def open_model(
         )
     batch = shape[0] if isinstance(shape[0], int) else None
     thresholds = _thresholds(meta.get(THRESHOLDS_KEY), names, path)
-    info = ModelInfo(
+    return ModelInfo(
         path=path,
         sha256=digest,
         names=names,
@@ -135,14 +212,16 @@ def open_model(
         stride=stride,
         layout=layout,
         batch=batch,
-        input_name=inputs[0].name,
-        output_name=outputs[0].name,
+        input_name=input_name,
+        output_name=output_name,
         metadata=meta,
         thresholds=thresholds,
     )
-    return session, info
 
 
+IR_SUFFIX = ".xml"
+IR_RT_INFO = "streetwatch"  # rt_info section holding the ONNX metadata of the file it was made from
+IR_WEIGHTS_KEY = "weights_sha256"
 THRESHOLDS_KEY = "class_thresholds"
 
 

@@ -10,7 +10,10 @@
   model's outputs.
 
 Every runtime runs the same ONNX file, which `open_model` has already read and checked (metadata,
-shapes, a probe run): a runtime only executes it. Unknown names are refused with the nearest
+shapes, a probe run): a runtime only executes it. OpenVINO also runs a release's INT8 file, an
+OpenVINO IR quantised by NNCF (training/quantize_nncf.py): the Q/DQ ONNX that NNCF writes runs
+right in onnxruntime but loses almost every score in OpenVINO 2026.4 (measured on street-v1.1), so
+OpenVINO gets its own IR. Unknown names are refused with the nearest
 valid one suggested (as frigate's detector plugins and ultralytics' export formats do).
 """
 
@@ -24,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streetwatch.errors import InputError, ModelError
-from streetwatch.inference.model_file import ModelInfo, session_options
+from streetwatch.inference.model_file import IR_SUFFIX, ModelInfo, session_options
 
 Blob = npt.NDArray[np.float32]  # (B, 3, H, W) RGB in [0, 1]
 
@@ -58,6 +61,10 @@ class OnnxRuntime(Runtime):
         super().__init__(info, threads)
         import onnxruntime as ort
 
+        if info.path.suffix == IR_SUFFIX:
+            raise InputError(
+                f"{info.path}: an OpenVINO IR (a release's INT8 file) runs on runtime 'openvino', not 'onnxruntime'"
+            )
         # `open_model` already opened (and warmed up) a session with these options: reuse it.
         self.session = session or ort.InferenceSession(
             str(info.path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]

@@ -14,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_train(subparsers)
     _register_eval(subparsers)
     _register_export(subparsers)
+    _register_quantize(subparsers)
 
 
 def _register_train(subparsers: argparse._SubParsersAction) -> None:
@@ -214,4 +215,42 @@ def run_export(args: argparse.Namespace) -> int:
     folder = export_release(options)
     manifest = read_manifest(folder / "manifest.json")
     print(f"{folder}: {', '.join(f.file for f in manifest.files)}")
+    return 0
+
+
+def _register_quantize(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "quantize",
+        help="add an INT8 file to a release, if it passes the accuracy gate",
+        description="Quantise RELEASE's fp32 file to INT8 (NNCF for OpenVINO, then onnxruntime's static QDQ), "
+        "evaluate fp32 and each attempt on the release's held-out split through the edge's Detector, ship the "
+        "first one whose mAP50 drop is at most --max-int8-drop, and update the manifest and model card.",
+    )
+    p.add_argument("release", help="release name (models/releases/NAME) or folder")
+    p.add_argument("--data", type=Path, required=True, help="the release's data.yaml, e.g. data/v1/data.yaml")
+    p.add_argument("--max-int8-drop", type=float, default=0.01, help="largest mAP50 drop INT8 may cost (0.01)")
+    p.add_argument("--calibration-images", type=int, default=128, help="INT8 calibration images (default 128)")
+    p.add_argument("--workdir", type=Path, default=None, help="evaluation reports (default runs/quantize/NAME)")
+    p.set_defaults(func=run_quantize)
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from streetwatch.models.registry import RELEASES_DIR
+    from streetwatch.training.release_int8 import add_int8
+
+    folder = Path(args.release)
+    if not folder.is_dir():
+        folder = RELEASES_DIR / args.release
+    if not (folder / "manifest.json").is_file():
+        raise InputError(
+            f"{args.release}: expected a release folder with a manifest.json (or a name in {RELEASES_DIR})"
+        )
+    workdir = args.workdir or Path("runs") / "quantize" / folder.name
+    add_int8(
+        folder,
+        args.data,
+        workdir,
+        calibration_images=args.calibration_images,
+        max_drop=args.max_int8_drop,
+    )
     return 0

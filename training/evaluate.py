@@ -199,9 +199,11 @@ def evaluate(
     save_dir: Path | None = None,
     threads: int | None = None,
     release_thresholds: bool = True,
+    runtime: str | None = None,
 ) -> EvalReport:
     """`operating_conf` is the threshold for P@op, R@op and false alarms; with `release_thresholds` a
-    release's own per-class thresholds (ONNX metadata) replace it for their classes, as on the edge."""
+    release's own per-class thresholds (ONNX metadata) replace it for their classes, as on the edge.
+    `runtime`: the Detector's (default onnxruntime; `openvino` for an OpenVINO IR, which runs nowhere else)."""
     os.environ.setdefault("MPLCONFIGDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "streetwatch-mpl"))
     import torch
     from ultralytics.utils.metrics import ConfusionMatrix, ap_per_class
@@ -213,8 +215,16 @@ def evaluate(
     if not images:
         raise InputError(f"{spec.yaml_path}: split {split!r} has no images")
     # The whole confidence range: AP needs the full curve; operating points are applied below.
+    if runtime is None:
+        runtime = "openvino" if Path(model).suffix == ".xml" else "onnxruntime"
     detector = Detector(
-        model, conf=VAL_CONF, iou=VAL_IOU, max_det=VAL_MAX_DET, threads=threads, release_thresholds=False
+        model,
+        conf=VAL_CONF,
+        iou=VAL_IOU,
+        max_det=VAL_MAX_DET,
+        threads=threads,
+        release_thresholds=False,
+        runtime=runtime,
     )
     names = detector.names
     to_model = _class_map(names, spec.names)

@@ -6,13 +6,13 @@ import json
 import random
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from streetwatch.errors import InputError
-from streetwatch.inference.model_file import THRESHOLDS_KEY
+from streetwatch.inference.model_file import IR_SUFFIX, THRESHOLDS_KEY
 from streetwatch.models.taxonomy import CLASS_NAMES, TAXONOMY_VERSION
 from streetwatch.training.data_files import DataSpec, load_data_spec
 from streetwatch.training.evaluate import EvalReport, evaluate, source_of
@@ -107,6 +107,65 @@ def choose_thresholds(
     return chosen
 
 
+def copy_model_file(path: Path, folder: Path) -> None:
+    """Into a release folder: the file, and an OpenVINO IR's weights beside its .xml."""
+    shutil.copyfile(path, folder / path.name)
+    if path.suffix == IR_SUFFIX:
+        shutil.copyfile(path.with_suffix(".bin"), folder / path.with_suffix(".bin").name)
+
+
+@dataclass
+class Int8Outcome:
+    file: ReleaseFile | None  # the accepted INT8 file (named <release>-int8.onnx), or None
+    info: dict[str, Any]  # the manifest's provenance.int8
+    refused: str | None  # every gate message when none was accepted
+
+
+def int8_release_file(
+    fp32: Path,
+    spec: DataSpec,
+    workdir: Path,
+    name: str,
+    fp32_map50: float,
+    run_eval: Callable[[Path, str], EvalReport],
+    calibration_pool: Sequence[Path],
+    calibration_images: int,
+    max_drop: float,
+    thresholds: dict[str, float],
+    log: Callable[[str], None],
+) -> Int8Outcome:
+    """Quantise `fp32` by each plan until one passes the gate (`run_eval` on the held-out split).
+
+    Calibration: a seeded shuffle of `calibration_pool` (the training split), never the held-out split.
+    """
+    train_images = list(calibration_pool)
+    random.Random(0).shuffle(train_images)
+    calibration = train_images[:calibration_images]
+    reports: dict[Path, EvalReport] = {}
+
+    def int8_map50(path: Path) -> float:
+        reports[path] = run_eval(path, path.stem.split("-int8-")[-1])
+        return reports[path].map50
+
+    accepted, results = quantize_with_gate(fp32, workdir, calibration, int8_map50, fp32_map50, max_drop, log)
+    info = {
+        "calibration_images": len(calibration),
+        "attempts": [r.as_dict() for r in results],
+        "accepted": accepted is not None,
+    }
+    if accepted is None:
+        return Int8Outcome(None, info, "; ".join(r.message() for r in results))
+    final = accepted.with_name(f"{name}-int8{accepted.suffix}")
+    if accepted.suffix == IR_SUFFIX:  # an OpenVINO IR: its metadata (thresholds too) came from fp32
+        accepted.with_suffix(".bin").rename(final.with_suffix(".bin"))
+        accepted.rename(final)
+    else:
+        accepted.rename(final)
+        if thresholds:
+            set_metadata(final, {THRESHOLDS_KEY: json.dumps(thresholds, sort_keys=True)})
+    return Int8Outcome(ReleaseFile(final, "int8", reports[accepted]), info, None)
+
+
 def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
     def log(line: str) -> None:
         print(line, file=out, flush=True)
@@ -152,37 +211,29 @@ def export_release(options: ExportOptions, out: TextIO = sys.stdout) -> Path:
     int8_info: dict[str, Any] | None = None
     refused: str | None = None
     if options.int8:
-        train_images = list(spec.splits.get("train") or eval_images)
-        random.Random(0).shuffle(train_images)
-        calibration = train_images[: options.calibration_images]
-        reports: dict[Path, EvalReport] = {}
-
-        def int8_map50(path: Path) -> float:
-            reports[path] = run_eval(path, path.stem.split("-int8-")[-1])
-            return reports[path].map50
-
-        accepted, results = quantize_with_gate(
-            fp32, workdir, calibration, int8_map50, fp32_report.map50, options.max_int8_drop, log
+        int8 = int8_release_file(
+            fp32,
+            spec,
+            workdir,
+            options.name,
+            fp32_report.map50,
+            run_eval,
+            spec.splits.get("train") or eval_images,
+            options.calibration_images,
+            options.max_int8_drop,
+            thresholds,
+            log,
         )
-        int8_info = {
-            "calibration_images": len(calibration),
-            "attempts": [r.as_dict() for r in results],
-            "accepted": accepted is not None,
-        }
-        if accepted is not None:
-            final = accepted.with_name(f"{options.name}-int8.onnx")
-            accepted.rename(final)
-            if thresholds:
-                set_metadata(final, {THRESHOLDS_KEY: json.dumps(thresholds, sort_keys=True)})
-            files.append(ReleaseFile(final, "int8", reports[accepted]))
-        else:
-            refused = "; ".join(r.message() for r in results)
+        int8_info = int8.info
+        if int8.file is not None:
+            files.append(int8.file)
+        refused = int8.refused
 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for f in files:
-        shutil.copyfile(f.path, folder / f.path.name)
+        copy_model_file(f.path, folder)
         f.path = folder / f.path.name
     meta = read_metadata(files[0].path)
     info = ReleaseInfo(

@@ -1,10 +1,13 @@
-"""Static INT8 (QDQ) quantisation with onnxruntime, calibrated on real training images, and its gate.
+"""Static INT8 (QDQ) quantisation, calibrated on real training images, and its gate.
 
-Two plans, tried in order until one keeps accuracy:
+Plans, tried in order until one keeps accuracy: NNCF's two for OpenVINO (quantize_nncf.py:
+"nncf-decode-float", "nncf-head-float", OpenVINO IR files), then onnxruntime's `quantize_static`
+(MinMax ranges, Q/DQ ONNX files):
   "decode-float": every conv in INT8; only the head's box decoding (DFL, anchors, the final concat of
                   pixel boxes with [0, 1] scores, which one INT8 scale cannot hold) stays float.
   "head-float":   the whole detection head stays float; backbone and neck in INT8.
-The gate accepts a plan only if its mAP50 drop against fp32 is at most `max_drop` (0.01).
+The gate accepts a plan only if its mAP50 drop against fp32 is at most `max_drop` (0.01), measured
+by the caller (export: `streetwatch eval`'s Detector on the held-out split).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import numpy as np
 
 from streetwatch.errors import ModelError
 from streetwatch.training.onnx_files import image_blob
+from streetwatch.training.quantize_nncf import NNCF_PLANS, quantize_nncf
 
-PLANS = ("decode-float", "head-float")
+ORT_PLANS = ("decode-float", "head-float")
+PLANS = (*NNCF_PLANS, *ORT_PLANS)
 MAX_MAP50_DROP = 0.01
 _MODULE = re.compile(r"^/model\.(\d+)/")
 
@@ -61,8 +66,8 @@ def quantize(
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    if plan not in PLANS:
-        raise ModelError(f"unknown quantisation plan {plan!r}; expected one of {', '.join(PLANS)}")
+    if plan not in ORT_PLANS:
+        raise ModelError(f"unknown quantisation plan {plan!r}; expected one of {', '.join(ORT_PLANS)}")
     if reader is None and not calibration_images:
         raise ModelError("INT8 calibration needs real images; the training split has none")
     session = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
@@ -128,12 +133,22 @@ def quantize_with_gate(
     fp32_map50: float,
     max_drop: float = MAX_MAP50_DROP,
     log: Callable[[str], None] = print,
+    plans: Sequence[str] = PLANS,
 ) -> tuple[Path | None, list[GateResult]]:
     """Try each plan; returns the first accepted INT8 file (or None) and every gate result."""
+    unknown = [p for p in plans if p not in PLANS]
+    if unknown:
+        raise ModelError(f"unknown quantisation plan(s) {', '.join(unknown)}; expected some of {', '.join(PLANS)}")
     results = []
-    for plan in PLANS:
-        out = workdir / f"{fp32.stem}-int8-{plan}.onnx"
-        quantize(fp32, out, calibration_images, plan=plan)
+    decode, head = head_nodes(fp32)
+    for plan in plans:
+        if plan in NNCF_PLANS:
+            out = workdir / f"{fp32.stem}-int8-{plan}.xml"
+            log(f"INT8 ({plan}): NNCF for OpenVINO on {len(calibration_images)} calibration images")
+            quantize_nncf(fp32, out, calibration_images, plan, decode if plan == "nncf-decode-float" else head)
+        else:
+            out = workdir / f"{fp32.stem}-int8-{plan}.onnx"
+            quantize(fp32, out, calibration_images, plan=plan)
         result = gate(plan, fp32_map50, evaluate_map50(out), max_drop)
         log(result.message())
         results.append(result)

@@ -101,3 +101,30 @@ def test_edge_model_config_selects_the_runtime(monkeypatch: pytest.MonkeyPatch) 
     assert open_detector(ModelConfig(path=path)).runtime.name == "openvino"  # auto, the extra installed
     monkeypatch.setitem(sys.modules, "openvino", None)  # auto without the extra: onnxruntime
     assert open_detector(ModelConfig(path=path)).runtime.name == "onnxruntime"
+
+
+@needs_openvino
+def test_the_shipped_int8_ir_runs_on_openvino_and_finds_what_fp32_finds(sample_images: list[Path]) -> None:
+    """street-v1.1's INT8 file (an OpenVINO IR, passed the gate) loads pinned by its manifest sha256,
+    carries the release's classes, and on real images finds the boxes fp32 finds (IoU >= 0.5, same class)."""
+    from streetwatch.inference.boxes import iou_matrix
+    from streetwatch.models.registry import find_release
+
+    release = find_release("street-v1.1")
+    [int8] = [f for f in release.manifest.files if f.precision == "int8"]
+    path = release.folder / int8.file
+    detector = Detector(path, conf=0.4, sha256=int8.sha256, runtime="auto")
+    assert detector.runtime.name == "openvino" and detector.names == release.classes
+    fp32 = Detector(release.onnx_path, conf=0.4)
+    matched = total = 0
+    for image in sample_images:
+        frame = cv2.imread(str(image))
+        a, b = fp32.detect(frame), detector.detect(frame)
+        total += len(a)
+        if len(a) and len(b):
+            iou = iou_matrix(a.xyxy.astype(np.float64), b.xyxy.astype(np.float64))
+            same = a.class_id[:, None] == b.class_id[None, :]
+            matched += int(((iou >= 0.5) & same).any(axis=1).sum())
+    assert total >= 5 and matched >= 0.8 * total, f"{matched} of {total} fp32 boxes found by INT8"
+    with pytest.raises(InputError, match="runs on runtime 'openvino'"):
+        Detector(path, runtime="onnxruntime")

@@ -143,3 +143,88 @@ def test_a_refused_int8_still_ships_fp32_and_says_so(synthetic_run: tuple[Path, 
     assert "INT8 not shipped" in log.getvalue() and "fp32 release is complete" in log.getvalue(), log.getvalue()
     release = load_release(folder)
     assert [f.file for f in release.manifest.files] == ["syn8.onnx"]
+
+
+def test_nncf_int8_is_an_openvino_ir_the_detector_opens_and_checks(teacher_onnx: Path, tmp_path: Path) -> None:
+    """NNCF's plan writes an OpenVINO IR: convs in INT8 (FakeQuantize), the decoding float, the ONNX
+    metadata carried; the edge Detector runs it on OpenVINO, finds the fp32 model's bus, refuses it on
+    onnxruntime, and refuses a cut weights file."""
+    pytest.importorskip("nncf")
+    pytest.importorskip("openvino")
+    import openvino as ov
+
+    from streetwatch.training.quantize_nncf import quantize_nncf
+
+    images = sorted(Path(__file__).parents[1].glob("data/images/*.jpg"))
+    decode, _ = head_nodes(teacher_onnx)
+    out = quantize_nncf(teacher_onnx, tmp_path / "q.xml", images, "nncf-decode-float", decode)
+    ops = ov.Core().read_model(str(out)).get_ops()
+    fake_quantize = [op for op in ops if op.get_type_name() == "FakeQuantize"]
+    convs = [op for op in ops if op.get_type_name() == "Convolution"]
+    assert len(fake_quantize) >= len(convs) > 50  # every conv's input and weights
+    # The box decoding reads no quantised tensor.
+    decode_names = set(decode)
+    fed_by_fq = [
+        op.get_friendly_name()
+        for op in ops
+        if op.get_friendly_name() in decode_names
+        and any(i.get_source_output().get_node().get_type_name() == "FakeQuantize" for i in op.inputs())
+    ]
+    assert not fed_by_fq
+    bus = cv2.imread(str(Path(__file__).parents[1] / "data" / "images" / "bus.jpg"))
+    reference = Detector(teacher_onnx, conf=0.4).detect(bus)
+    int8 = Detector(out, conf=0.4, runtime="openvino")
+    assert int8.names == Detector(teacher_onnx).names and int8.info.imgsz == (320, 320)
+    found = int8.detect(bus)
+    bus_id = int8.names.index("bus")
+    assert bus_id in set(reference.class_id.tolist()) and bus_id in set(found.class_id.tolist())
+    with pytest.raises(InputError, match="runs on runtime 'openvino', not 'onnxruntime'"):
+        Detector(out, runtime="onnxruntime")
+    weights = out.with_suffix(".bin")
+    data = bytearray(weights.read_bytes())
+    data[-100:] = bytes(100)  # other weights, same size: OpenVINO itself would load them
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"q\.bin sha256 is .* the IR expects"):
+        Detector(out, runtime="openvino")
+    weights.write_bytes(bytes(data[:-1000]))  # cut short
+    with pytest.raises(ModelError, match=r"q\.xml: not a loadable OpenVINO IR"):
+        Detector(out, runtime="openvino")
+
+
+def test_int8_plans_are_checked_before_any_work(teacher_onnx: Path, tmp_path: Path) -> None:
+    from streetwatch.training.quantize import quantize_with_gate
+
+    with pytest.raises(ModelError, match=r"unknown quantisation plan.*nncf-everything"):
+        quantize_with_gate(teacher_onnx, tmp_path, [], lambda p: 0.0, 0.5, plans=["nncf-everything"])
+
+
+def test_quantize_adds_an_int8_file_to_a_release_and_keeps_its_hand_written_card(
+    synthetic_run: tuple[Path, str], synthetic_yaml: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("nncf")
+    from streetwatch.training.release_int8 import add_int8
+
+    run, _ = synthetic_run
+    folder = export_release(ExportOptions(run=run, name="q8", releases_dir=tmp_path), out=io.StringIO())
+    card = folder / "README.md"
+    card.write_text(card.read_text() + "\n## Targets and honest status\n\nwritten by hand\n")
+    log = io.StringIO()
+    # A gate that takes anything: the first plan (NNCF for OpenVINO) ships.
+    manifest = add_int8(folder, synthetic_yaml, tmp_path / "work", max_drop=1.0, out=log)
+    assert [f.precision for f in manifest.files] == ["fp32", "int8"], log.getvalue()
+    int8 = folder / manifest.files[1].file
+    assert int8.name == "q8-int8.xml" and int8.with_suffix(".bin").is_file()
+    assert manifest.provenance.int8 is not None and manifest.provenance.int8.accepted  # type: ignore[union-attr]
+    assert [a.plan for a in manifest.provenance.int8.attempts] == ["nncf-decode-float"]  # type: ignore[union-attr]
+    assert "speed, Detector.detect median" in log.getvalue()
+    release = load_release(folder)  # the manifest reads back strictly, every file's sha256 checked
+    assert [f.file for f in release.manifest.files] == ["q8.onnx", "q8-int8.xml"]
+    assert Detector(int8, runtime="openvino", sha256=manifest.files[1].sha256).names == release.classes
+    text = card.read_text()
+    assert "q8-int8.xml" in text and "nncf-decode-float" in text
+    assert text.count("## Targets and honest status") == 1 and "written by hand" in text
+    # A gate nothing passes: the INT8 file that passed before stays, with its own gate's record.
+    log = io.StringIO()
+    refused = add_int8(folder, synthetic_yaml, tmp_path / "work2", max_drop=-1.0, out=log)
+    assert "INT8 not shipped" in log.getvalue() and "kept q8-int8.xml" in log.getvalue()
+    assert refused == load_release(folder).manifest and refused.provenance.int8.accepted  # type: ignore[union-attr]
