@@ -16,6 +16,7 @@ import pytest
 from case_builders import jpeg, post_case, report, sha
 from conftest import LiveServer, make_token, start_server, stop_server
 from test_cases_plates import camera_config, deliver
+from test_cases_review_browser import browser, screenshot_dir, sign_in  # noqa: F401 (browser: a fixture)
 
 from streetwatch.contract import ModelRef
 from streetwatch.edge.events import Moment, ViolationEvent
@@ -176,3 +177,80 @@ def test_an_export_marked_public_has_only_public_copies(live: LiveServer, tmp_pa
     internal = [ExportedCase.model_validate_json(line) for line in (tmp_path / "internal" / CASES_FILE).open()]
     assert len(internal) == 2 and sha(original) in {r.image_sha256 for r in internal}
     assert not CaseExportManifest.model_validate_json((tmp_path / "internal" / MANIFEST_FILE).read_text()).public
+
+
+@pytest.fixture(scope="module")
+def live_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    workdir = tmp_path_factory.mktemp("privacy-sqlite")
+    db = f"sqlite:///{workdir / 'cases.db'}"
+    server = start_server(db, workdir, env={"STREETWATCH_CASES_MAX_EVIDENCE_COUNT": "12"})
+    server.reviewer = make_token(db, "reviewer", "bob")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.mark.browser
+def test_review_list_shows_public_copies_the_case_page_originals(
+    browser,  # noqa: F811
+    live_sqlite: LiveServer,
+    sample_images: list[Path],
+    tmp_path: Path,
+) -> None:
+    import cv2
+
+    coco = Path(__file__).resolve().parents[2] / "models" / "releases" / "coco-teacher" / "yolov8n-coco.onnx"
+    if not coco.is_file():
+        pytest.skip("the COCO teacher release is not in models/releases/coco-teacher")
+    from streetwatch.inference.detector import Detector
+
+    detector = Detector(coco, conf=0.3)
+    frame = cv2.resize(cv2.imread(str(next(p for p in sample_images if p.name == "bus.jpg"))), (540, 720))
+    scene = detector.detect(frame)  # the bus and the people on the pavement
+    bus = scene[scene.class_id == detector.names.index("bus")]
+    later = frame.copy()
+    later[-8:] = 0  # the two moments differ, so every frame is its own image
+    token, device, (camera, _) = live_sqlite.new_device()
+    now = datetime.now(UTC)
+    event = ViolationEvent(
+        camera, "curb", ViolationType.ILLEGAL_PARKING, "05-05", False,
+        Moment(t=0.0, wall=now - timedelta(minutes=6), frame=frame, detections=bus, scene=scene),
+        Moment(t=360.0, wall=now, frame=later, detections=bus, scene=scene),
+    )  # fmt: skip
+    builder = EvidenceBuilder(
+        device_id=device,
+        model=ModelRef(name="coco-teacher", version="1", sha256="0" * 64),
+        names=detector.names,
+        tz=ZoneInfo("Asia/Shanghai"),
+        privacy=Pixelate(),
+    )
+    zone = camera_config(camera).zones[0].model_copy(update={"polygon": [[0, 0], [540, 0], [540, 720], [0, 720]]})
+    bundle = builder.build(event, camera_config(camera).model_copy(update={"zones": [zone]}))
+    deliver(live_sqlite, token, bundle, tmp_path)
+    with live_sqlite.reviewer_client() as reviewer:
+        case = reviewer.get("/api/v1/cases", params={"camera_id": camera}).json()["items"][0]
+    clean = next(e for e in case["evidence"] if e["role"] == "confirmation_clean")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        sign_in(page, live_sqlite, f"/review?camera={camera}")
+        shown = page.locator(f"#case-{case['id']} .frame img")
+        assert shown.get_attribute("src") == clean["public_url"]  # the queue shows the hidden copy
+        page.wait_for_function("img => img.complete && img.naturalWidth === 540", arg=shown.element_handle())
+        assert "已遮挡" in page.locator(f"#case-{case['id']} figcaption").first.text_content()
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-queue-public-zh.jpg"), quality=70)
+
+        page.goto(f"{live_sqlite.base_url}/review/cases/{case['id']}")
+        frames = page.locator(".frame img")
+        assert frames.count() == 4
+        for i in range(4):
+            assert "/api/v1/cases/" in frames.nth(i).get_attribute("src")  # originals, on this page only
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth === 540", arg=frames.nth(i).element_handle()
+            )
+        page.reload()
+        views = page.locator("#original-views tbody tr")
+        assert views.count() >= 4 and "bob" in views.first.text_content()
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "review-case-originals-zh.jpg"), quality=70, full_page=True)
+    finally:
+        page.close()
