@@ -59,6 +59,11 @@ def warnings_for(
                         f"camera {camera.id} zone {zone.id} ({zone.type}): the model lacks {', '.join(missing)}; "
                         f"only {', '.join(have)} count"
                     )
+        if config.storage.privacy_filter != "none" and names is not None and "person" not in names:
+            out.append(
+                f"camera {camera.id}: its model has no person class, so people are not hidden in the public "
+                "copies of its evidence (storage.privacy_filter); only plates are"
+            )
         out.extend(_clip_spans(config, camera))
         if not camera.location.address and not camera.location.grid_code:
             out.append(f"camera {camera.id}: location has neither address nor grid_code; inspectors need one")

@@ -152,6 +152,16 @@ def test_a_clip_ring_shorter_than_the_dwell_is_warned_of() -> None:
     assert "clip.buffer_s" not in "\n".join(warnings_for(parse_config(yaml.safe_dump(data)), CLASS_NAMES))
 
 
+def test_a_model_without_people_is_warned_of_when_public_copies_are_made() -> None:
+    config = parse_config(yaml.safe_dump(config_dict()))
+    assert config.storage.privacy_filter == "pixelate"  # privacy by default
+    no_people = tuple(n for n in CLASS_NAMES if n != "person")
+    assert "people are not hidden" in "\n".join(warnings_for(config, no_people))
+    assert "people are not hidden" not in "\n".join(warnings_for(config, CLASS_NAMES))
+    off = config.model_copy(update={"storage": config.storage.model_copy(update={"privacy_filter": "none"})})
+    assert "people are not hidden" not in "\n".join(warnings_for(off, no_people))
+
+
 def test_example_config_is_valid() -> None:
     config = load_config(EXAMPLE)
     types = {z.type for c in config.cameras for z in c.zones}
