@@ -208,6 +208,13 @@ class EdgeAgent:
             runtime.worker.join(timeout=self.config.reconnect.stall_timeout_s + 2)
         self.pipeline.finish()
         pipeline.join(timeout=60)
+        for camera_id, runtime in self.cameras.items():
+            log.info(
+                "camera %s: %d frames judged, %d sampled frames dropped (the detector was busy)",
+                camera_id,
+                runtime.judged,
+                runtime.worker.state.dropped,
+            )
         self.sender.stop()
         remaining = self.sender.drain(self.config.drain_timeout_s)
         self.sender.close()

@@ -144,9 +144,10 @@ class Pipeline:
         for problem in ended:
             log.info("camera %s: %s cleared", camera_id, problem)
             self.outbox.record_health(camera_id, problem, False, "")
-        # Files read faster than real time wait for the detector (every sampled frame is judged);
-        # live cameras never wait: a newer frame replaces one the detector has not taken yet.
-        wait = is_file_source(runtime.config) and not runtime.config.realtime
+        # Files wait for the detector (every sampled frame of a recording is judged, on its media
+        # clock, however busy the CPU); live cameras never wait: a newer frame replaces one the
+        # detector has not taken yet.
+        wait = is_file_source(runtime.config)
         thumb = change_thumbnail(frame.image) if runtime.skipper is not None else None
         pending = Pending(frame, runtime.health.status.healthy, thumb)
         if self.mailbox.put(camera_id, pending, wait=wait, stop=runtime.worker.stop):

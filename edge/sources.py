@@ -7,8 +7,11 @@ Each source yields `SampledFrame`s at about `sample_fps`, decoding as little as 
   costs 1 decode per second instead of 25. With longer GOPs every frame must be decoded (P-frames
   need their references), but only sampled frames are converted to BGR, and non-reference frames
   are skipped.
-- Files play at their native rate by default (`realtime`), so rule times mean what they say;
-  with `realtime: false` they run as fast as they decode and time is the media time.
+- Files are recordings: every frame is timed by its media time, and a file never loses a sampled
+  frame (the pipeline waits for the detector instead of replacing it, pipeline.py). With `realtime`
+  (default) a file plays no faster than its native rate, so a demo looks live on a machine that
+  keeps up; on one that does not (a busy CPU) it plays slower, and its rules still see the same
+  samples on the same clock. With `realtime: false` files run as fast as they decode.
 
 A source raises `SourceError` when it cannot open or the stream breaks; `CameraWorker` (worker.py)
 reconnects with backoff. Nothing here blocks for longer than the configured stall timeout.
@@ -44,7 +47,7 @@ class SourceError(Exception):
 @dataclass(frozen=True)
 class SampledFrame:
     image: npt.NDArray[np.uint8]  # (H, W, 3) BGR
-    t: float  # monotonic s when the frame arrived (media-time based for files with realtime: false)
+    t: float  # monotonic s when the frame arrived; for files, start + media time
     wall: datetime  # UTC
     captured: float  # time.monotonic() when its data arrived: frame-to-decision latency starts here
 
@@ -202,7 +205,7 @@ class PyAvSource(FrameSource):
                         if delay > 0 and self.stop.wait(delay):
                             return
                         arrived = time.monotonic()
-                    if self.is_file and not realtime:
+                    if self.is_file:  # the recording's own clock, however fast the box plays it
                         t, wall = start_mono + frame_t, start_wall + timedelta(seconds=frame_t)
                     else:
                         t, wall = arrived, datetime.now(UTC)

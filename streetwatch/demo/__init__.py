@@ -25,7 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table are the stall proxies)",
     )
     parser.add_argument("--seconds", type=float, default=45.0, help="length of each sample clip (default 45)")
-    parser.add_argument("--timeout", type=float, default=150.0, help="give up after this many seconds (default 150)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="give up after this many seconds (default 300: on a busy machine the clips play slower)",
+    )
+    parser.add_argument(
+        "--cameras",
+        default="",
+        help="comma-separated camera ids to run (default all: cam-parking,cam-garbage,cam-vending,cam-fire)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -39,5 +49,6 @@ def run(args: argparse.Namespace) -> int:
         vending_model=(args.vending_model or find_release(PROXY_RELEASE).onnx_path).resolve(),
         seconds=args.seconds,
         timeout_s=args.timeout,
+        cameras=tuple(c.strip() for c in args.cameras.split(",") if c.strip()),
     )
     return run_demo(settings)

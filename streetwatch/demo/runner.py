@@ -36,6 +36,7 @@ class DemoSettings:
     vending_model: Path  # stall proxies (umbrella, dining_table) come from the COCO release
     seconds: float  # length of every sample clip
     timeout_s: float  # the agent must have finished by then
+    cameras: tuple[str, ...] = ()  # run only these cameras of examples/demo/edge.yaml (empty: all)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class FiledCase:
 def run_demo(settings: DemoSettings) -> int:
     out = settings.out
     _, info = open_model(settings.model)  # fail early, clearly, on a bad model
-    clips = build_scene_videos(DEMO_DIR / "images", out / "clips" / f"{settings.seconds:g}s", settings.seconds)
+    clips_dir = out / "clips" / f"{settings.seconds:g}s"
     # A fresh database and agent state each run, so that the counts describe this run only.
     for stale in ("cases", "edge-state", "evidence"):
         shutil.rmtree(out / stale, ignore_errors=True)
@@ -58,8 +59,10 @@ def run_demo(settings: DemoSettings) -> int:
     cases_dir = out / "cases"
     port = processes.free_port()
     base_url = f"http://127.0.0.1:{port}"
-    config_path = _write_edge_config(out, base_url, settings.model, clips["parking"].parent, settings.vending_model)
+    config_path = _write_edge_config(out, base_url, settings.model, clips_dir, settings.vending_model, settings.cameras)
     edge_config = load_config(config_path)
+    scenes = {Path(camera.source).stem for camera in edge_config.cameras}  # the clips these cameras play
+    build_scene_videos(DEMO_DIR / "images", clips_dir, settings.seconds, scenes)
     cameras = ",".join(camera.id for camera in edge_config.cameras)
     print(f"demo: model {info.name} ({settings.model}), {len(info.names)} classes")
     camera_classes = {}
@@ -118,7 +121,9 @@ def run_demo(settings: DemoSettings) -> int:
     return _summarise(filed, expected, cases_dir)
 
 
-def _write_edge_config(out: Path, base_url: str, model: Path, clips: Path, vending_model: Path) -> Path:
+def _write_edge_config(
+    out: Path, base_url: str, model: Path, clips: Path, vending_model: Path, cameras: tuple[str, ...] = ()
+) -> Path:
     template = string.Template((DEMO_DIR / "edge.yaml").read_text(encoding="utf-8"))
     text = template.substitute(
         case_service_url=base_url,
@@ -127,9 +132,25 @@ def _write_edge_config(out: Path, base_url: str, model: Path, clips: Path, vendi
         clips=str(clips.resolve()),
         state=str((out / "edge-state").resolve()),
     )
+    if cameras:
+        text = _only_cameras(text, cameras)
+    out.mkdir(parents=True, exist_ok=True)
     target = out / "edge.yaml"
     target.write_text(text, encoding="utf-8")
     return target
+
+
+def _only_cameras(text: str, cameras: tuple[str, ...]) -> str:
+    """The config with only `cameras` (by id); an unknown id is an error naming the demo's cameras."""
+    import yaml
+
+    data = yaml.safe_load(text)
+    known = [camera["id"] for camera in data["cameras"]]
+    unknown = [c for c in cameras if c not in known]
+    if unknown:
+        raise StreetwatchError(f"unknown demo camera {', '.join(unknown)}; the demo's cameras are {', '.join(known)}")
+    data["cameras"] = [camera for camera in data["cameras"] if camera["id"] in cameras]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _wait_for_agent(agent: processes.subprocess.Popen[bytes], settings: DemoSettings, log: Path) -> None:

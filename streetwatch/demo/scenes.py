@@ -116,11 +116,16 @@ def write_clip(frames: Iterator[Frame], target: Path) -> None:
     partial.replace(target)
 
 
-def build_scene_videos(images_dir: Path, out_dir: Path, seconds: float) -> dict[str, Path]:
-    """Write one clip per scene into out_dir (skipping clips already there); returns scene -> path."""
+def build_scene_videos(
+    images_dir: Path, out_dir: Path, seconds: float, only: set[str] | None = None
+) -> dict[str, Path]:
+    """Write one clip per scene (or per scene named in `only`) into out_dir, skipping clips already
+    there; returns scene -> path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     clips = {}
     for name, scene in SCENES.items():
+        if only is not None and name not in only:
+            continue
         target = out_dir / f"{name}.mp4"
         if not target.exists():
             write_clip(scene.frames(images_dir, seconds), target)
