@@ -157,21 +157,44 @@ class PacketRing:
         return out
 
 
+def timestamps(packets: Sequence[BufferedPacket]) -> list[tuple[int, int]]:
+    """(pts, dts) of each packet. A packet without either (FFmpeg's RTSP client gives the first
+    packet of a session none) is timed one duration after the packet before it, or, at the start,
+    one duration before the first timed packet, so the clip's first keyframe is never lost."""
+    times: list[tuple[int, int] | None] = []
+    for packet in packets:
+        pts = packet.pts if packet.pts is not None else packet.dts
+        dts = packet.dts if packet.dts is not None else pts
+        times.append(None if pts is None or dts is None else (pts, dts))
+    first = next((i for i, t in enumerate(times) if t is not None), None)
+    if first is None:
+        return [(i, i) for i in range(len(packets))]  # no times at all: one tick apart
+    for i in range(first - 1, -1, -1):  # backwards from the first timed packet
+        pts, dts = times[i + 1]  # type: ignore[misc]
+        step = packets[i].duration or 1
+        times[i] = (pts - step, dts - step)
+    for i in range(first + 1, len(times)):
+        if times[i] is None:
+            pts, dts = times[i - 1]  # type: ignore[misc]
+            step = packets[i - 1].duration or 1
+            times[i] = (pts + step, dts + step)
+    return times  # type: ignore[return-value]
+
+
 def remux_mp4(template: Any, packets: Sequence[BufferedPacket], path: Path) -> None:
     """Write `packets` (starting on a keyframe) to an MP4 at `path` with `template`'s codec parameters
     (an input `av.VideoStream`), timestamps rebased so the first frame is at 0, `moov` up front
     (faststart) so a browser can play it before it has all of it."""
     import av
 
-    base = packets[0].pts if packets[0].pts is not None else (packets[0].dts or 0)
+    times = timestamps(packets)
+    base = times[0][0]
     last_dts: int | None = None
     with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
         stream = out.add_stream_from_template(template)
-        for packet in packets:
-            pts = packet.pts if packet.pts is not None else packet.dts
-            dts = packet.dts if packet.dts is not None else pts
-            if pts is None or dts is None or (last_dts is not None and dts - base <= last_dts):
-                continue  # no time at all, or out of order: the MP4 muxer refuses it
+        for packet, (pts, dts) in zip(packets, times, strict=True):
+            if last_dts is not None and dts - base <= last_dts:
+                continue  # out of order: the MP4 muxer refuses it
             copy = av.Packet(packet.data)
             copy.pts, copy.dts, copy.duration = pts - base, dts - base, packet.duration
             copy.is_keyframe = packet.keyframe
@@ -287,8 +310,9 @@ class ClipRecorder:
             path.unlink(missing_ok=True)
             raise
         time_base = float(self._time_base or 0)
-        first = packets[0].pts if packets[0].pts is not None else packets[0].dts or 0
-        ends = [(p.pts if p.pts is not None else p.dts or 0) + p.duration for p in packets]
+        times = timestamps(packets)
+        first = times[0][0]
+        ends = [pts + p.duration for p, (pts, _) in zip(packets, times, strict=True)]
         ctx = template.codec_context
         return Clip(
             path=path,

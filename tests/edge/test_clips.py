@@ -226,3 +226,65 @@ def test_a_stream_whose_clock_goes_back_starts_a_new_ring() -> None:
         packet.is_keyframe = i % GOP == 0
         recorder.push(packet, t=len(recorder.ring) / FPS, wall=0.0)
     assert len(recorder.ring) == 3 and recorder.ring.span(-1, 1e9)[0].keyframe
+
+
+def test_a_clip_from_a_real_rtsp_camera_keeps_its_untimed_first_keyframe(tmp_path: Path) -> None:
+    """RTSP over TCP from a real RTSP server (tests/edge/rtsp_server.py), as the agent reads cameras.
+    FFmpeg's RTSP client gives a session's first packet, a keyframe, no timestamp: a clip that starts
+    there must still start on it and decode."""
+    import time
+
+    from edge_builders import free_port
+    from rtsp_server import RtspServer, annexb_units
+
+    from streetwatch.edge.config import HealthConfig, ReconnectConfig
+    from streetwatch.edge.health import HealthMonitor
+    from streetwatch.edge.worker import CameraWorker
+
+    video = write_video(tmp_path / "cam.mp4", moving_scene, 100, fps=FPS, gop=GOP)
+    server = RtspServer(annexb_units(video), FPS, free_port())
+    server.start()
+    got: list[tuple[Clip | None, str]] = []
+    frames: list[float] = []
+    config = ClipConfig(enabled=True, before_s=0.0, after_s=0.5)
+    recorder = ClipRecorder("cam-1", config, tmp_path / "staging", lambda e, c, why: got.append((c, why)))
+    worker = CameraWorker(
+        camera(server.url, sample_fps=2, clip={"enabled": True}),
+        ReconnectConfig(initial_s=0.2, max_s=0.5, jitter=0.1, stall_timeout_s=3),
+        HealthMonitor(HealthConfig(frozen_after_s=None, moved_after_s=None)),
+        lambda cid, frame, started, ended: frames.append(frame.t),
+        clips=recorder,
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while (not frames or frames[-1] - frames[0] < 3.0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert frames, worker.state.last_error
+        recorder.request("case-rtsp", frames[0] - 60, frames[-1])  # from before the session began
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop.set()
+        server.stop()
+        worker.join(5)
+    assert server.plays == 1 and recorder.ring.dropped_gops == 0
+    [(clip, why)] = got
+    assert clip is not None and clip.short, why  # the asked start is before the session
+    codec, decoded, time_base = probe(clip.path)
+    assert codec == "h264" and decoded[0].key_frame and decoded[0].pts * time_base == pytest.approx(0.0)
+    assert len(decoded) >= 3.0 * FPS  # every packet since the session's first keyframe, which decodes
+    first = decoded[0].to_ndarray(format="bgr24").astype(np.int16)
+    assert np.abs(first - moving_scene(0).astype(np.int16)).mean() < 8  # the stream's first picture
+
+
+def test_untimed_packets_are_timed_from_their_neighbours() -> None:
+    from streetwatch.edge.clips import timestamps
+
+    def packet(pts: int | None) -> BufferedPacket:
+        return BufferedPacket(0.0, 0.0, b"", pts, pts, 10, pts is None)
+
+    assert timestamps([packet(None), packet(0), packet(10), packet(None), packet(30)]) == [
+        (-10, -10), (0, 0), (10, 10), (20, 20), (30, 30),
+    ]  # fmt: skip
+    assert timestamps([packet(None), packet(None)]) == [(0, 0), (1, 1)]
