@@ -4,8 +4,9 @@ On a 1920x1080 frame with a parked car (a fixture car with a drawn plate), three
 four people, each scaled into the street:
 - hiding: pixelate and blur of the people and plate regions of one frame (the filter alone);
 - the whole evidence of one parking case (`EvidenceBuilder.build`: four JPEGs, and, as configured
-  by default, the plate read on two frames with its crop and the public copies with the plate
-  finder on the other cars), against the same build with plates and privacy off, in one run.
+  by default, the plate read on two frames and the three dwell views with its crop, and the public
+  copies with the plate finder on the other cars), against the same build with plates and privacy
+  off, in one run.
 """
 
 from __future__ import annotations
@@ -74,10 +75,11 @@ def run(args: argparse.Namespace) -> int:
     from streetwatch.benchmarks.timing import Timing
     from streetwatch.contract import ModelRef
     from streetwatch.edge.config import CameraConfig
-    from streetwatch.edge.events import Moment, ViolationEvent
+    from streetwatch.edge.events import Moment, VehicleView, ViolationEvent
     from streetwatch.edge.evidence import EvidenceBuilder
     from streetwatch.edge.plates import PlateReader
     from streetwatch.edge.privacy import Blur, Pixelate, private_regions
+    from streetwatch.edge.rules import MAX_VIEWS
     from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
 
     reader = PlateReader(threads=args.threads)
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     now = datetime.now(UTC)
+    x1, y1, x2, y2 = (int(v) for v in parked.xyxy[0])
     event = ViolationEvent(
         "cam-1",
         "z",
@@ -119,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         False,
         Moment(t=0.0, wall=now - timedelta(minutes=6), frame=frame, detections=parked, scene=scene),
         Moment(t=360.0, wall=now, frame=frame.copy(), detections=parked, scene=scene),
+        views=tuple(VehicleView(now, frame[y1:y2, x1:x2].copy()) for _ in range(MAX_VIEWS)),
     )
     common = {"device_id": "box-1", "model": ModelRef(name="m", version="1", sha256="0" * 64)}
     common |= {"names": CLASS_NAMES, "tz": ZoneInfo("Asia/Shanghai")}

@@ -49,6 +49,15 @@ class Moment:
 
 
 @dataclass(frozen=True)
+class VehicleView:
+    """The parked vehicle cut from a frame between first seen and confirmation: more chances to
+    read its plate (a passer-by may hide it in the two frames the case keeps)."""
+
+    wall: datetime
+    crop: npt.NDArray[np.uint8]  # (h, w, 3) BGR: the vehicle's box in that frame
+
+
+@dataclass(frozen=True)
 class ViolationEvent:
     """A violation confirmed by a rule; becomes one case. `event_id` is the case's idempotency key."""
 
@@ -60,3 +69,4 @@ class ViolationEvent:
     first_seen: Moment
     confirmed: Moment
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    views: tuple[VehicleView, ...] = ()  # parking: the vehicle during its dwell (at most MAX_VIEWS)

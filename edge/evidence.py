@@ -137,10 +137,10 @@ class EvidenceBuilder:
                 )
         plate = None
         if self.plates is not None and parking:
-            plate, crop = self.read_plate(self.plates, event)
+            plate, crop, read_at = self.read_plate(self.plates, event)
             if crop is not None:
                 images.append(crop)
-                refs.append(EvidenceRef(role=crop.role, sha256=crop.sha256, captured_at=self._plate_wall(event, plate)))
+                refs.append(EvidenceRef(role=crop.role, sha256=crop.sha256, captured_at=read_at))
         height, width = event.confirmed.frame.shape[:2]
         report = CaseReport(
             event_id=event.event_id,
@@ -170,42 +170,46 @@ class EvidenceBuilder:
         jpeg = encode_jpeg(frame, self.jpeg_quality)
         return EvidenceImage(role, jpeg, hashlib.sha256(jpeg).hexdigest(), public=public)
 
-    def read_plate(self, reader: PlateReader, event: ViolationEvent) -> tuple[PlateReport, EvidenceImage | None]:
-        """The parked vehicle's plate: read on the confirmation frame and the first-seen one, the
-        better read kept (the confirmation frame when neither reads). The crop comes from the
-        original frame, so the reviewer checks the reading against what the camera saw."""
+    def read_plate(
+        self, reader: PlateReader, event: ViolationEvent
+    ) -> tuple[PlateReport, EvidenceImage | None, datetime]:
+        """The parked vehicle's plate: read on the confirmation frame, the first-seen one and the
+        views of the vehicle kept during its dwell; the best read is kept (the confirmation frame
+        when none reads). The crop comes from the original pixels, so the reviewer checks the
+        reading against what the camera saw; `plate.frame`/`box` say where, when it was one of the
+        case's frames (null for a dwell view: that frame is not filed). Returns the crop's time too."""
         from streetwatch.edge.plates import plate_crop
 
-        moments = [
+        sources: list[tuple[Frame, tuple[float, float, float, float], EvidenceRole | None, datetime]] = []
+        for moment, role in (
             (event.confirmed, EvidenceRole.CONFIRMATION_CLEAN),
             (event.first_seen, EvidenceRole.FIRST_SEEN_CLEAN),
-        ]
-        attempts = [(m.frame, _vehicle_box(m.detections)) for m, _ in moments]
-        usable = [i for i, (_, box) in enumerate(attempts) if box is not None]
-        if not usable:
-            return PlateReport(status=PlateStatus.UNREAD), None
-        index, result = reader.best_of([(attempts[i][0], attempts[i][1]) for i in usable])  # type: ignore[misc]
-        moment, role = moments[usable[index]]
-        status = PlateStatus.READ if result.read else PlateStatus.UNREAD
-        box = None if result.box is None else tuple(round(v, 1) for v in _clip(result.box, moment.frame))
+        ):
+            vehicle = _vehicle_box(moment.detections)
+            if vehicle is not None:
+                sources.append((moment.frame, vehicle, role, moment.wall))
+        for view in event.views:
+            h, w = view.crop.shape[:2]
+            sources.append((view.crop, (0.0, 0.0, float(w), float(h)), None, view.wall))
+        if not sources:
+            return PlateReport(status=PlateStatus.UNREAD), None, event.confirmed.wall
+        index, result = reader.best_of([(image, vehicle) for image, vehicle, _, _ in sources])
+        image, _, role, wall = sources[index]
+        box = None if result.box is None else tuple(round(v, 1) for v in _clip(result.box, image))
         if box is not None and not (box[2] > box[0] and box[3] > box[1]):
             box = None
         report = PlateReport(
-            status=status,
+            status=PlateStatus.READ if result.read else PlateStatus.UNREAD,
             text=result.text,
             kind=result.kind,
             confidence=result.confidence,
             frame=role if box is not None else None,
-            box=box,  # type: ignore[arg-type]
+            box=box if role is not None else None,  # type: ignore[arg-type]
         )
         if box is None:
-            return report, None
-        jpeg = encode_jpeg(plate_crop(moment.frame, box), self.jpeg_quality)  # type: ignore[arg-type]
-        return report, EvidenceImage(EvidenceRole.PLATE, jpeg, hashlib.sha256(jpeg).hexdigest())
-
-    @staticmethod
-    def _plate_wall(event: ViolationEvent, plate: PlateReport) -> datetime:
-        return event.first_seen.wall if plate.frame is EvidenceRole.FIRST_SEEN_CLEAN else event.confirmed.wall
+            return report, None, wall
+        jpeg = encode_jpeg(plate_crop(image, box), self.jpeg_quality)  # type: ignore[arg-type]
+        return report, EvidenceImage(EvidenceRole.PLATE, jpeg, hashlib.sha256(jpeg).hexdigest()), wall
 
     def records(self, moment: Moment) -> list[DetectionRecord]:
         """Detections as the contract wants them: taxonomy names only, boxes clipped to the frame."""

@@ -163,7 +163,9 @@ class PlateReport(_Strict):
 
     `read`: `text` is a supported Chinese plate number (normalised, `streetwatch.plate_format`) and
     `confidence` the recogniser's score. `unread`: `text` and `kind` are null; `confidence` and
-    `box` may say what was found (a plate-like box, a low-confidence number) for the reviewer."""
+    `box` may say what was found (a plate-like box, a low-confidence number) for the reviewer.
+    `frame`/`box` are null when the plate was found on a view of the vehicle during its dwell that
+    is not one of the case's frames (the `plate` crop is then all there is of it)."""
 
     status: PlateStatus
     text: PlateText | None = None
@@ -267,8 +269,8 @@ class CaseReport(_Strict):
         return self
 
     def _check_plate(self, roles: set[EvidenceRole]) -> None:
-        if EvidenceRole.PLATE in roles and (self.plate is None or self.plate.box is None):
-            raise ValueError("a plate image needs case.plate with the box it was cut from")
+        if EvidenceRole.PLATE in roles and self.plate is None:
+            raise ValueError("a plate image needs case.plate (what was read on it)")
         if self.plate is None:
             return
         if self.violation_type is not ViolationType.ILLEGAL_PARKING:

@@ -213,3 +213,31 @@ def test_review_page_shows_and_finds_the_plate(browser, sqlite_server: LiveServe
         assert page.locator(f"#plate-{other['id']} .plate-text").count() == 0
     finally:
         page.close()
+
+
+@pytest.mark.slow
+def test_a_view_from_the_dwell_reads_when_the_kept_frames_do_not(reader) -> None:
+    """A passer-by covers the plate in both frames the case keeps; a view from the dwell shows it."""
+    from streetwatch.edge.events import VehicleView
+
+    frame, box = street(LEGIBLE)
+    x1, y1, x2, y2 = (int(v) for v in reader.read(frame, box).box)
+    covered = frame.copy()
+    covered[y1 - 4 : y2 + 4, x1 - 4 : x2 + 4] = 30  # the plate hidden behind someone's coat
+    bx1, by1, bx2, by2 = (int(v) for v in box)
+    event = parking_event(covered, box, "cam-1")
+    seen_at = event.confirmed.wall - timedelta(minutes=2)
+    view = VehicleView(seen_at, frame[by1:by2, bx1:bx2].copy())
+    event = ViolationEvent(
+        event.camera_id, event.zone_id, event.violation, event.standard_code, event.urgent,
+        event.first_seen, event.confirmed, views=(view,),
+    )  # fmt: skip
+    bundle = builder("edge-1", reader).build(event, camera_config("cam-1"))
+    plate = bundle.report.plate
+    assert plate is not None and plate.status == "read" and plate.text == "鄂MFS8866"
+    assert plate.frame is None and plate.box is None  # not on a filed frame: the crop is the record
+    [crop] = [r for r in bundle.report.evidence if r.role == "plate"]
+    assert crop.captured_at == seen_at
+    # Without the view, the same case is unread: the test can fail.
+    alone = builder("edge-1", reader).build(parking_event(covered, box, "cam-1"), camera_config("cam-1"))
+    assert alone.report.plate is not None and alone.report.plate.status == "unread"

@@ -281,3 +281,28 @@ def test_a_zone_wholly_outside_the_live_picture_is_reported_as_unable_to_fire(ca
     assert len(warnings) == 2  # once, not per frame
     assert "the picture is 640x360, the config's frame_size says 1920x1080" in warnings[0]
     assert "zone beyond: the polygon lies wholly outside the 640x360 picture" in warnings[1]
+
+
+def test_a_parked_car_is_kept_in_views_spread_over_its_dwell() -> None:
+    """Crops of the vehicle at 1/4, 2/4 and 3/4 of the dwell go with the case (more chances to read
+    its plate); a car that drives on starts over with none."""
+    import numpy as np
+
+    from streetwatch.edge.events import Observation
+    from streetwatch.edge.rules import MAX_VIEWS
+
+    rules = parking()
+    frames = {}
+    events = []
+    for t in every(5.0, 305.0):
+        frame = np.full((400, 400, 3), int(t) % 251, dtype=np.uint8)  # (H, W, 3): each time its own grey
+        frames[t] = frame
+        observation = Observation("cam-1", t, T0_WALL, frame, dets(("car", CAR, 0.9)))
+        events += rules.step(observation)
+    [event] = events
+    assert len(event.views) == MAX_VIEWS == 3
+    dwell_start = event.first_seen.t
+    greys = [int(view.crop[0, 0, 0]) for view in event.views]
+    expected = [int(min(t for t in frames if t >= dwell_start + 300 * k / 4)) % 251 for k in (1, 2, 3)]
+    assert greys == expected
+    assert all(view.crop.shape == (100, 200, 3) for view in event.views)  # the car's box, not the frame
