@@ -12,11 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streetwatch.cases import migrate
 from streetwatch.cases.api import boxes, cases, deliveries, open311, ops, review
-from streetwatch.cases.db import make_sessionmaker, open_database
+from streetwatch.cases.db import is_disk_full, make_sessionmaker, open_database
 from streetwatch.cases.evidence import EvidenceStore
 from streetwatch.cases.evidence_sweep import EvidenceSweeper
 from streetwatch.cases.forwarding import forwarder_from_settings
@@ -29,7 +30,7 @@ from streetwatch.cases.middleware import (
     SecurityHeadersMiddleware,
 )
 from streetwatch.cases.rate_limit import RateLimitMiddleware, RateRule, TokenBuckets
-from streetwatch.cases.service import CaseServiceError
+from streetwatch.cases.service import STORE_FULL_RETRY_AFTER_S, CaseServiceError
 from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.cases.settings import CaseSettings, load_settings, startup_signing_key
 from streetwatch.cases.state import AppState
@@ -142,6 +143,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def service_error(request: Request, exc: CaseServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer", **exc.headers} if exc.status == 401 else exc.headers
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers or None)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        if not is_disk_full(exc):
+            raise exc  # a fault of ours: the server error handler answers 500 and logs it
+        log.error("the database's disk is full: %s", exc.orig)
+        detail = "the database has no room to store this; nothing was saved, send it again later"
+        headers = {"Retry-After": str(STORE_FULL_RETRY_AFTER_S)}
+        if _is_open311(request):
+            reply = open311.error_reply(request.url.path, 507, detail)
+            reply.headers.update(headers)
+            return reply
+        return JSONResponse({"detail": detail}, status_code=507, headers=headers)
 
     @app.exception_handler(open311.Open311Error)
     async def open311_error(request: Request, exc: open311.Open311Error) -> Response:

@@ -12,6 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from streetwatch.cases.settings import StorageSettings, normalise_database_url, sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_FULL = 13  # "database or disk is full" (sqlite3 result code)
+POSTGRES_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A database error that says its disk is full: the write may succeed later (507, not 500)."""
+    orig = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's exception
+    if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL:
+        return True
+    return getattr(orig, "sqlstate", None) == POSTGRES_DISK_FULL
 
 
 def make_engine(url: str) -> Engine:

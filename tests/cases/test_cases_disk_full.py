@@ -49,11 +49,13 @@ def can_mount_tmpfs(tmp: Path) -> bool:
     return probe.returncode == 0
 
 
-def tmpfs_wrap(mountpoint: Path, size: int) -> list[str]:
-    """Mount a `size`-byte tmpfs on `mountpoint` in a new mount namespace, then exec the server there
-    (same pid: `/proc/<pid>/root` shows the namespace's view of the file system)."""
-    script = 'mount -t tmpfs -o size="$1" tmpfs "$2" && shift 2 && exec "$@"'
-    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(size), str(mountpoint)]
+def tmpfs_wrap(mountpoint: Path, size: int, seed: Path | None = None) -> list[str]:
+    """Mount a `size`-byte tmpfs on `mountpoint` in a new mount namespace, copy `seed`'s files into it,
+    then exec the server there (same pid: `/proc/<pid>/root` shows the namespace's view of the files;
+    SQLite resolves that link, so a database is seeded rather than opened through it)."""
+    script = 'mount -t tmpfs -o size="$1" tmpfs "$2" && { [ -z "$3" ] || cp -a "$3"/. "$2"/; } && shift 3 && exec "$@"'
+    where = ["sh", str(size), str(mountpoint), str(seed or "")]
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, *where]
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -221,5 +223,36 @@ def test_start_up_sweep_deletes_old_orphans_and_temp_files_and_keeps_referenced_
         with live.reviewer_client() as reviewer:
             for evidence in filed.json()["evidence"]:
                 assert reviewer.get(evidence["url"]).status_code == 200
+    finally:
+        stop_server(live)
+
+
+@pytest.mark.slow
+def test_full_sqlite_disk_answers_507_json_and_files_once_there_is_room(tmp_path: Path) -> None:
+    """The database's own disk full (SQLite on a 4 MiB tmpfs): 507 JSON, not a plain 500. PostgreSQL's
+    `disk_full` (SQLSTATE 53100) takes the same path; its data folder is not ours to fill here."""
+    if not can_mount_tmpfs(tmp_path):
+        pytest.skip("cannot mount a tmpfs in a user namespace here (unshare --user --map-root-user --mount)")
+    seed, folder = tmp_path / "seed", tmp_path / "db"
+    seed.mkdir()
+    folder.mkdir()
+    token = make_token(f"sqlite:///{seed / 'cases.db'}", "device", "edge-full", ["cam-full"])
+    wrap = tmpfs_wrap(folder, 4 * TMPFS_BYTES, seed=seed)
+    live = start_server(f"sqlite:///{folder / 'cases.db'}", tmp_path, wrap=wrap)
+    try:
+        view = Path(f"/proc/{live.process.pid}/root") / folder.relative_to("/")
+        if not os.access(view, os.W_OK):
+            pytest.skip(f"cannot reach the server's mount namespace through {view}")
+        images = images_for_case(9)
+        body = report("edge-full", "cam-full", images)
+        filler = fill(view, leave=0)
+        with live.client() as client:
+            refused = post_case(client, token, body, list(images.values()))
+            assert refused.status_code == 507, refused.text
+            assert refused.headers["content-type"] == "application/json"
+            assert "no room" in refused.json()["detail"] and int(refused.headers["retry-after"]) > 0
+            filler.unlink()
+            filed = post_case(client, token, body, list(images.values()))
+            assert filed.status_code == 201, filed.text
     finally:
         stop_server(live)
