@@ -64,6 +64,10 @@ def _referenced(session: Session, digests: list[str]) -> set[str]:
     for start in range(0, len(digests), QUERY_BATCH):
         batch = digests[start : start + QUERY_BATCH]
         found.update(session.scalars(select(Evidence.sha256).where(Evidence.sha256.in_(batch)).distinct()))
+        # A frame's public copy is referenced by the frame's row, not by one of its own.
+        found.update(
+            session.scalars(select(Evidence.public_sha256).where(Evidence.public_sha256.in_(batch)).distinct())
+        )
     return found
 
 

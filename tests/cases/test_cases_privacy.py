@@ -254,3 +254,33 @@ def test_review_list_shows_public_copies_the_case_page_originals(
         page.screenshot(path=str(screenshot_dir(tmp_path) / "review-case-originals-zh.jpg"), quality=70, full_page=True)
     finally:
         page.close()
+
+
+def test_the_store_sweep_keeps_public_copies(live: LiveServer, tmp_path: Path) -> None:
+    """Public copies are referenced by their frame's row (`public_sha256`), not by a row of their own:
+    the sweep of unreferenced images must keep them however old they are."""
+    import os
+    import time
+
+    from streetwatch.cases.db import make_engine, make_sessionmaker
+    from streetwatch.cases.evidence import EvidenceStore
+    from streetwatch.cases.evidence_sweep import sweep
+
+    token, device, (camera, _) = live.new_device()
+    bundle = street_bundle(device, camera)
+    deliver(live, token, bundle, tmp_path)
+    store = EvidenceStore(live.evidence_dir)
+    files = [store.path(i.sha256) for i in bundle.images]
+    old = time.time() - 7 * 86400
+    for path in files:
+        os.utime(path, (old, old))
+    engine = make_engine(live.db_url)
+    try:
+        sweep(store, make_sessionmaker(engine), grace_s=3600)
+    finally:
+        engine.dispose()
+    assert all(path.exists() for path in files), [p.name for p in files if not p.exists()]
+    with live.reviewer_client() as reviewer:
+        case = reviewer.get("/api/v1/cases", params={"camera_id": camera}).json()["items"][0]
+    public_url = next(e["public_url"] for e in case["evidence"] if e["role"] == "confirmation")
+    assert httpx.get(f"{live.base_url}{public_url}", timeout=30).status_code == 200
