@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from case_builders import file_new, images_for_case, post_case, report, sha
-from conftest import LiveServer, make_token
+from live_server import LiveServer, make_token
 
 from streetwatch.cases import migrate
 from streetwatch.cases.schemas import CasePublic

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from case_builders import file_new, images_for_case, post_case, report
-from conftest import LiveServer
+from live_server import LiveServer
 
 OVERFLOWING = "9999-12-31T23:59:59-14:00"  # valid ISO-8601, but past datetime.max in UTC
 UNDERFLOWING = "0001-01-01T00:00:00+14:00"

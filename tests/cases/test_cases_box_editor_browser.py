@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer
+from live_server import LiveServer
 from test_cases_review_browser import browser, screenshot_dir  # noqa: F401 (the shared Chromium fixture)
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from case_builders import clip_ref, images_for_case, mp4, post_case, report
-from conftest import LiveServer
+from live_server import LiveServer
 from test_cases_review_browser import CSP_WATCH, browser, screenshot_dir, sign_in
 
 pytestmark = pytest.mark.browser

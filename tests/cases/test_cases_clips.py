@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from case_builders import clip_ref, images_for_case, mp4, post_case, report, sha
-from conftest import LiveServer
+from live_server import LiveServer
 
 from streetwatch.cases.clips import check_mp4
 from streetwatch.cases.evidence import EvidenceRejected

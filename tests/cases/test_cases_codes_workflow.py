@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer, make_token, start_server, stop_server
+from live_server import LiveServer, make_token, start_server, stop_server
 
 from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.cases.workflow import load_workflow

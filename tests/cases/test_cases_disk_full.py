@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from case_builders import clip_ref, images_for_case, jpeg, mp4, post_case, report, sha
-from conftest import LiveServer, make_token, start_server, stop_server
+from live_server import LiveServer, make_token, start_server, stop_server
 
 TMPFS_BYTES = 1024 * 1024
 MIN_FREE = 256 * 1024

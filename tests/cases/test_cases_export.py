@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer
+from live_server import LiveServer
 
 from streetwatch.cli import main
 from streetwatch.datasets.case_export import CASES_FILE, MANIFEST_FILE, CaseExportManifest, ExportedCase

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from case_builders import file_new
-from conftest import LiveServer, free_port, make_token, start_server, stop_server
+from live_server import LiveServer, free_port, make_token, start_server, stop_server
 
 from streetwatch.cases.forwarding import sign, verify
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from case_builders import images_for_case, post_case, report
-from conftest import LiveServer
+from live_server import LiveServer
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 from case_builders import images_for_case, jpeg, post_case, report, sha
-from conftest import TEST_LIMITS, LiveServer
+from live_server import TEST_LIMITS, LiveServer
 from PIL import Image
 
 from streetwatch.cases.evidence import EvidenceRejected, check_jpeg

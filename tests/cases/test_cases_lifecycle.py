@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer
+from live_server import LiveServer
 
 from streetwatch.cases.lifecycle import CaseStatus, IllegalTransition, check_transition, open311_status
 

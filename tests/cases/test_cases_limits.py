@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, make_token, start_server, stop_server
+from live_server import LiveServer, make_token, start_server, stop_server
 
 HEADER_S = 1.5
 BODY_S = 1.5

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer, make_token, start_server, stop_server
+from live_server import LiveServer, make_token, start_server, stop_server
 
 from streetwatch.cases.db import make_engine, make_sessionmaker, session_scope
 from streetwatch.cases.models import Case

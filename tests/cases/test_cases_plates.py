@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from case_builders import images_for_case, post_case, report
-from conftest import LiveServer, make_token
+from live_server import LiveServer, make_token
 from test_cases_review_browser import browser, screenshot_dir, sign_in  # noqa: F401 (browser: a fixture)
 
 from streetwatch.contract import CaseReport, ModelRef

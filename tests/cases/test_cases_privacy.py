@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 from case_builders import jpeg, post_case, report, sha
-from conftest import LiveServer, make_token, start_server, stop_server
+from live_server import LiveServer, make_token, start_server, stop_server
 from test_cases_plates import camera_config, deliver
 from test_cases_review_browser import browser, screenshot_dir, sign_in  # noqa: F401 (browser: a fixture)
 

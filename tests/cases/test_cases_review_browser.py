@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer, make_token, start_server, stop_server
+from live_server import LiveServer, make_token, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from case_builders import images_for_case, post_case, report
-from conftest import make_token
+from live_server import make_token
 from sqlalchemy import event
 
 from streetwatch.cases.app import create_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from case_builders import file_new
-from conftest import LiveServer
+from live_server import LiveServer
 
 
 @pytest.mark.parametrize("code", ["false_detection", "not_a_violation", "duplicate", "camera_problem"])

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from case_builders import file_new
-from conftest import LiveServer
+from live_server import LiveServer
 
 
 @contextlib.contextmanager

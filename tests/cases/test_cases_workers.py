@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import start_server, stop_server
+from live_server import start_server, stop_server
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads child processes from /proc")
 
