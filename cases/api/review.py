@@ -5,7 +5,7 @@ zone. Sessions are signed cookies (see review_session)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from functools import cache
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from streetwatch.cases import review_session
+from streetwatch.cases import date_input, review_session
 from streetwatch.cases.api.deps import DbSession, StateDep, from_cookie
 from streetwatch.cases.clips import CLIP_ROLE
 from streetwatch.cases.i18n import LANGUAGE_COOKIE, LANGUAGES, Locale, choose_language, translations
@@ -184,10 +184,6 @@ async def logout(request: Request, state: StateDep, session: DbSession) -> Respo
     return response
 
 
-def _local_day_start(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=zone)
-
-
 def _shown(case: CasePublic) -> dict[str, Any]:
     shown = next((e for role in CLEAN_ROLES for e in case.evidence if e.role == role), None)
     return {
@@ -214,8 +210,8 @@ async def queue(
     violation_type: Annotated[str, Query(max_length=32)] = "",
     camera: Annotated[str, Query(max_length=64)] = "",
     department: Annotated[str, Query(max_length=64)] = "",
-    date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
-    date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
+    date_from: Annotated[str, Query(alias="from", max_length=date_input.MAX_LENGTH)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=date_input.MAX_LENGTH)] = "",
     overdue: Annotated[bool, Query()] = False,
     q: Annotated[str, Query(max_length=100)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -243,9 +239,11 @@ async def queue(
     days: list[date | None] = []
     for text in (date_from, date_to):
         try:
-            days.append(date.fromisoformat(text) if text else None)
+            days.append(date_input.parse_day(text) if text.strip() else None)
         except ValueError:
-            problems.append(loc.gettext("%(value)s is not a date (YYYY-MM-DD); ignored.") % {"value": text})
+            hint = loc.gettext(date_input.PLACEHOLDER)
+            message = loc.gettext("%(value)s is not a date (%(format)s); ignored.")
+            problems.append(message % {"value": text, "format": hint})
             days.append(None)
     day_from, day_to = days
     if problems:
@@ -255,8 +253,8 @@ async def queue(
         violation_type=violation_type or None,
         camera_id=camera.strip() or None,
         statuses=() if status == "all" else (status,),
-        since=_local_day_start(day_from, zone) if day_from else None,
-        until=_local_day_start(day_to + timedelta(days=1), zone) if day_to else None,
+        since=date_input.day_bounds(day_from, zone)[0] if day_from else None,
+        until=date_input.day_bounds(day_to, zone)[1] if day_to else None,
         department=department or None,
         overdue_at=utcnow() if overdue else None,
         text=q.strip() or None,
@@ -268,8 +266,8 @@ async def queue(
         "violation_type": violation_type,
         "camera": camera,
         "department": department,
-        "from": day_from.isoformat() if day_from else "",
-        "to": day_to.isoformat() if day_to else "",
+        "from": date_input.format_day(day_from) if day_from else "",
+        "to": date_input.format_day(day_to) if day_to else "",
         "overdue": overdue,
         "q": q,
     }
@@ -294,6 +292,9 @@ async def queue(
             "items": [_shown(c) for c in result.items],
             "result": result,
             "filters": filters,
+            "date_placeholder": date_input.PLACEHOLDER,
+            "date_example": date_input.format_day(date_input.today(zone)),
+            "date_max_length": date_input.MAX_LENGTH,
             "statuses": list(CaseStatus),
             "violation_types": list(ViolationType),
             "here": here,

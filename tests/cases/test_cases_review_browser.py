@@ -191,6 +191,60 @@ def test_filters_search_paging_and_city_time(browser, paged_server: LiveServer, 
         page.close()
 
 
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_date_filters_speak_the_page_language_and_the_city_calendar(
+    browser, sqlite_server: LiveServer, tmp_path: Path, language: str
+) -> None:
+    token, device, cameras = sqlite_server.new_device()
+    late = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)  # 23:30 on 1 March in Beijing
+    after_midnight = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)  # 00:30 on 2 March in Beijing, 1 March in UTC
+    with sqlite_server.client() as client:
+        inside = file_new(client, token, device, cameras[0], seed=880, confirmed_at=late)
+        outside = file_new(client, token, device, cameras[0], seed=881, confirmed_at=after_midnight)
+    # A browser of its own mind: US English (mm/dd/yyyy) in New York; the page follows neither.
+    context = browser.new_context(
+        locale="en-US", timezone_id="America/New_York", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    zh = language == "zh_CN"
+    try:
+        sign_in(page, sqlite_server, f"/review?status=all&camera={cameras[0]}&lang={language}")
+        assert page.locator("article.case").count() == 2
+        field = page.locator("input[name=from]")
+        assert field.get_attribute("placeholder") == ("年-月-日" if zh else "yyyy-mm-dd")
+        assert "UTC+08:00" in field.get_attribute("title")
+        bar = page.locator("#filters").bounding_box()
+        shots = screenshot_dir(tmp_path)
+        page.screenshot(path=str(shots / f"review-date-empty-{language}.png"), clip=bar)
+        typed = "2026年3月1日" if zh else "1 March 2026"
+        page.fill("input[name=from]", typed)
+        page.fill("input[name=to]", typed)
+        page.screenshot(path=str(shots / f"review-date-typed-{language}.png"), clip=bar)
+        with page.expect_navigation():
+            page.click("#filters button[type=submit]")
+        shown = [int(a.get_attribute("data-case-id")) for a in page.locator("article.case").all()]
+        assert shown == [inside["id"]], f"1 March in Beijing holds case {inside['id']} only, not {outside['id']}"
+        read_back = (page.input_value("input[name=from]"), page.input_value("input[name=to]"))
+        assert read_back == ("2026-03-01", "2026-03-01")  # the day it read, year first
+        page.fill("input[name=from]", "2026-03-02")
+        page.fill("input[name=to]", "2026/3/2")
+        with page.expect_navigation():
+            page.click("#filters button[type=submit]")
+        shown = [int(a.get_attribute("data-case-id")) for a in page.locator("article.case").all()]
+        assert shown == [outside["id"]]
+
+        # A day that does not exist: said in the page's language, and the filter is dropped.
+        page.fill("input[name=from]", "2026-02-30")
+        with page.expect_navigation():
+            page.click("#filters button[type=submit]")
+        notice = page.text_content("#flash-error")
+        assert notice == (
+            "2026-02-30 不是日期（年-月-日），已忽略。" if zh else "2026-02-30 is not a date (yyyy-mm-dd); ignored."
+        )
+    finally:
+        context.close()
+
+
 def test_case_page_runs_the_whole_workflow(browser, sqlite_server: LiveServer, tmp_path: Path) -> None:
     token, device, cameras = sqlite_server.new_device()
     with sqlite_server.client() as client:
