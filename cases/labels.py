@@ -52,6 +52,13 @@ ROLE_LABELS: dict[str, str] = {
     "confirmation_clean": N_("confirmation, clean"),
     "plate": N_("plate"),
 }
+# Zone kinds (an edge zone's `kind`, the case's `zone_kind`) the default event codes tell apart
+# (`when.zone_kinds` in cases/config/service_codes.yaml); tests/cases/test_cases_i18n.py checks each
+# has one. Kinds are the city's own identifiers: one a city adds shows as its id until it gets a label.
+ZONE_KIND_LABELS: dict[str, str] = {
+    "shop_front": N_("shop front"),
+    "street_food": N_("street food area"),
+}
 # History rows that are not status changes (CaseEvent.action), as the case page names the step.
 EVENT_LABELS: dict[str, str] = {
     "boxes": N_("boxes edited"),

@@ -29,6 +29,7 @@ from streetwatch.cases.labels import (
     EVENT_LABELS,
     ROLE_LABELS,
     VIOLATION_LABELS,
+    ZONE_KIND_LABELS,
     history_note,
 )
 from streetwatch.cases.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS, CaseStatus
@@ -100,6 +101,7 @@ def _render(request: Request, state: AppState, name: str, context: dict[str, Any
         "box_classes": list(CLASS_NAMES),
         "class_labels": {name: loc.gettext(label) for name, label in CLASS_LABELS.items()},
         "role_labels": {role: loc.gettext(label) for role, label in ROLE_LABELS.items()},
+        "zone_kind_labels": {kind: loc.gettext(label) for kind, label in ZONE_KIND_LABELS.items()},
         "event_labels": EVENT_LABELS,
         "history_note": lambda h: history_note(loc, h.action, h.reason),
         "script_messages": script_messages(loc),

@@ -24,9 +24,11 @@ from streetwatch.cases.labels import (
     REJECT_REASON_MSGIDS,
     ROLE_LABELS,
     VIOLATION_LABELS,
+    ZONE_KIND_LABELS,
 )
 from streetwatch.cases.lifecycle import STATUS_LABELS, CaseStatus
 from streetwatch.cases.script_messages import script_messages
+from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.contract import EvidenceRole
 from streetwatch.models.taxonomy import CLASS_NAMES
 from streetwatch.verdicts import REJECT_REASON_LABELS
@@ -164,3 +166,34 @@ def test_the_page_names_frames_and_classes_in_its_language(sqlite_server) -> Non
     assert "boxes: 1 (1 drawn, 0 corrected, 1 model boxes deleted); classes: stall; before: 1" in en
     captions_en = [c.split(" · ")[0] for c in re.findall(r"<figcaption>(.*?)</figcaption>", en)]
     assert "confirmation, clean" in captions_en and re.search(r'class="label">car \d\.\d\d<', en)
+
+
+def test_every_zone_kind_the_codes_tell_apart_has_a_label_in_both_languages() -> None:
+    kinds = {k for s in load_catalogue().services if s.when is not None for k in s.when.zone_kinds}
+    assert kinds and kinds <= set(ZONE_KIND_LABELS), (
+        f"zone kinds without a label: {sorted(kinds - set(ZONE_KIND_LABELS))}"
+    )
+    zh = Locale("zh_CN", ZoneInfo("Asia/Shanghai"))
+    assert all(zh.gettext(label) != label for label in ZONE_KIND_LABELS.values())
+
+
+@pytest.mark.parametrize(
+    ("zone_kind", "zh_text", "en_text"),
+    [("shop_front", "店铺门前", "shop front"), ("street_food", "餐饮摊点区", "street food area"),
+     ("night_market", "night_market", "night_market")],
+)  # fmt: skip
+def test_the_page_names_the_zone_kind_in_its_language(
+    sqlite_server, zone_kind: str, zh_text: str, en_text: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A kind the codes know is a word in the page's language; a city's own kind shows as its id."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=995, violation_type="occupied_lane_vending",
+                        standard_code="05-01", zone_kind=zone_kind,
+                        detections=[{"class": "stall", "confidence": 0.8, "box": [5.0, 5.0, 30.0, 40.0]}])  # fmt: skip
+    with sqlite_server.client(follow_redirects=False) as client:
+        assert client.post("/review/login", data={"token": sqlite_server.reviewer}).status_code == 303
+        pages = {lang: client.get(f"/review/cases/{case['id']}?lang={lang}").text for lang in ("zh_CN", "en")}
+    for lang, text in (("zh_CN", zh_text), ("en", en_text)):
+        camera_row = re.search(r"<dd>[^<]*· (?:区域|zone) zone-1 \(([^)]*)\)", pages[lang])
+        assert camera_row is not None and camera_row.group(1) == text, (lang, camera_row and camera_row.group(0))
