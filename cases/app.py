@@ -142,7 +142,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CaseServiceError)
     async def service_error(request: Request, exc: CaseServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer", **exc.headers} if exc.status == 401 else exc.headers
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers or None)
+        body = {"detail": exc.detail} | ({"code": exc.code.value} if exc.code is not None else {})
+        return JSONResponse(body, status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from streetwatch.cases.lifecycle import CaseStatus
 from streetwatch.cases.models import Case, CaseEvent, utcnow
 from streetwatch.cases.schemas import CasePublic
-from streetwatch.cases.service import CaseServiceError, get_case
+from streetwatch.cases.service import CaseServiceError, ErrorCode, get_case
 from streetwatch.cases.tokens import Principal, TokenKind
 from streetwatch.contract import DetectionRecord
 from streetwatch.verdicts import BoxEdit, BoxEditError, ReviewedBox, describe_edit, machine_boxes, resolve_boxes
@@ -21,19 +21,20 @@ from streetwatch.verdicts import BoxEdit, BoxEditError, ReviewedBox, describe_ed
 
 def save_boxes(session: Session, case_id: int, edits: list[BoxEdit], actor: Principal) -> CasePublic:
     if actor.kind is not TokenKind.REVIEWER:
-        raise CaseServiceError(403, f"only reviewer tokens may edit boxes; this is a {actor.kind} token")
+        message = f"only reviewer tokens may edit boxes; this is a {actor.kind} token"
+        raise CaseServiceError(403, message, code=ErrorCode.REVIEWERS_ONLY)
     now = utcnow()
     case = session.get(Case, case_id, with_for_update=True)
     if case is None:
-        raise CaseServiceError(404, f"no case {case_id}")
+        raise CaseServiceError(404, f"no case {case_id}", code=ErrorCode.NO_CASE)
     if case.source != "edge" or not case.evidence:
-        raise CaseServiceError(409, f"case {case_id} has no evidence frame to draw boxes on")
+        raise CaseServiceError(409, f"case {case_id} has no evidence frame to draw boxes on", code=ErrorCode.NO_FRAME)
     filed = [DetectionRecord.model_validate(d) for d in case.detections]
     frame = (case.frame_width, case.frame_height) if case.frame_width and case.frame_height else None
     try:
         boxes = resolve_boxes(edits, filed, frame)
     except BoxEditError as exc:
-        raise CaseServiceError(422, f"case {case_id}: {exc}") from None
+        raise CaseServiceError(422, f"case {case_id}: {exc}", code=ErrorCode.INVALID_BOXES) from None
     before = (
         [ReviewedBox.model_validate(b) for b in case.reviewed_boxes]
         if case.reviewed_boxes is not None

@@ -9,6 +9,7 @@ so the dictionary carries the singular and the plural form and the script picks 
 
 from __future__ import annotations
 
+from streetwatch.cases.error_messages import script_error_messages
 from streetwatch.cases.i18n import N_, Locale
 from streetwatch.cases.labels import CLASS_LABELS
 
@@ -25,9 +26,10 @@ MESSAGES: dict[str, str] = {
 
 
 def script_messages(loc: Locale) -> dict[str, dict[str, str]]:
-    """`messages` (key -> text; plurals as `key.one` / `key.other`) and `classes` (taxonomy name -> label)."""
+    """`messages` (key -> text; plurals as `key.one` / `key.other`), `classes` (taxonomy name -> label) and
+    `errors` (an API error's `code`, `http_<status>`, `server`, `unreachable` -> the known message)."""
     messages = {key: loc.gettext(msgid) for key, msgid in MESSAGES.items()}
     for form, n in (("one", 1), ("other", 2)):  # spelled out in full so that extraction finds the plural
         messages[f"saved.{form}"] = loc.ngettext("saved %(n)s box", "saved %(n)s boxes", n)
     classes = {name: loc.gettext(label) for name, label in CLASS_LABELS.items()}
-    return {"messages": messages, "classes": classes}
+    return {"messages": messages, "classes": classes, "errors": script_error_messages(loc)}

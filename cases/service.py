@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,12 +45,30 @@ from streetwatch.plate_format import normalise
 ORIGINAL_VIEWED = "original"  # audit action: a reviewer was sent an original evidence image
 
 
+class ErrorCode(StrEnum):
+    """Stable ids of refusals a client may act on (the `code` beside `detail` in an API error body;
+    the review page words each in its language: cases/error_messages.py)."""
+
+    NOT_SIGNED_IN = "not_signed_in"
+    REVIEWERS_ONLY = "reviewers_only"
+    FORM_EXPIRED = "form_expired"
+    NO_CASE = "no_case"
+    STEP_NOT_ALLOWED = "step_not_allowed"
+    CHANGED_MEANWHILE = "changed_meanwhile"
+    UNKNOWN_DEPARTMENT = "unknown_department"
+    NO_FRAME = "no_frame"
+    INVALID_BOXES = "invalid_boxes"
+
+
 class CaseServiceError(Exception):
-    def __init__(self, status: int, detail: object, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, detail: object, headers: Mapping[str, str] | None = None, code: ErrorCode | None = None
+    ) -> None:
         super().__init__(str(detail))
         self.status = status
         self.detail = detail
         self.headers = dict(headers or {})
+        self.code = code
 
 
 # Session.info key: sha256s of the evidence files this unit of work wrote. If it then fails, those
@@ -503,13 +522,16 @@ def transition(
     立案 (accept) routes the case to its department; 派遣 (dispatch) starts the deadline; a
     reclassification re-codes the case from the city's table."""
     if actor.kind is not TokenKind.REVIEWER:
-        raise CaseServiceError(403, f"only reviewer tokens may change a case; this is a {actor.kind} token")
+        raise CaseServiceError(
+            403, f"only reviewer tokens may change a case; this is a {actor.kind} token", code=ErrorCode.REVIEWERS_ONLY
+        )
     if request.department is not None and rules.workflow.department(request.department) is None:
         known = ", ".join(d.id for d in rules.workflow.departments)
-        raise CaseServiceError(422, f"unknown department {request.department!r}; departments are {known}")
+        message = f"unknown department {request.department!r}; departments are {known}"
+        raise CaseServiceError(422, message, code=ErrorCode.UNKNOWN_DEPARTMENT)
     case = session.get(Case, case_id)
     if case is None:
-        raise CaseServiceError(404, f"no case {case_id}")
+        raise CaseServiceError(404, f"no case {case_id}", code=ErrorCode.NO_CASE)
     current = CaseStatus(case.status)
     code, violation_type, department = case.standard_code, case.effective_violation_type, case.department
     classes = [DetectionRecord.model_validate(d).class_name for d in case.detections]
@@ -517,7 +539,7 @@ def transition(
     try:
         check_transition(current, request.to, request.reason or (request.reject_code and request.reject_code.value))
     except IllegalTransition as exc:
-        raise CaseServiceError(409, f"case {case_id}: {exc}") from None
+        raise CaseServiceError(409, f"case {case_id}: {exc}", code=ErrorCode.STEP_NOT_ALLOWED) from None
     now = utcnow()
     values: dict[str, object] = {"status": request.to.value, "updated_at": now}
     if request.to in (CaseStatus.ACCEPTED, CaseStatus.REJECTED):
@@ -545,7 +567,8 @@ def transition(
     # (committed by another request) leaves no row to update. It also refreshes `case` in memory.
     result = session.execute(update(Case).where(Case.id == case_id, Case.status == current.value).values(**values))
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise CaseServiceError(409, f"case {case_id} changed while this request was made; reload and retry")
+        message = f"case {case_id} changed while this request was made; reload and retry"
+        raise CaseServiceError(409, message, code=ErrorCode.CHANGED_MEANWHILE)
     if request.to == CaseStatus.ACCEPTED and rules.forward:  # same transaction: accepted means queued
         session.add(new_delivery(case_id, EVENT_ACCEPTED, now))
     vt = request.violation_type.value if request.violation_type else None

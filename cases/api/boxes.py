@@ -12,7 +12,11 @@ from streetwatch.cases.review_boxes import save_boxes
 from streetwatch.cases.schemas import BoxesRequest, CasePublic
 
 router = APIRouter(prefix="/cases", tags=["cases"])
-ERROR = {"content": {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}}
+ERROR = {
+    "content": {
+        "application/json": {"schema": {"type": "object", "properties": {"detail": {}, "code": {"type": "string"}}}}
+    }
+}  # `code`: streetwatch.cases.service.ErrorCode, where the refusal has one
 
 
 @router.put(

@@ -37,7 +37,11 @@ from streetwatch.models.taxonomy import ViolationType
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
-ERROR = {"content": {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}}
+ERROR = {
+    "content": {
+        "application/json": {"schema": {"type": "object", "properties": {"detail": {}, "code": {"type": "string"}}}}
+    }
+}  # `code`: streetwatch.cases.service.ErrorCode, where the refusal has one
 MULTIPART_BODY = {
     "requestBody": {
         "required": True,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from streetwatch.cases import review_session
-from streetwatch.cases.service import EVIDENCE_WRITTEN, CaseServiceError
+from streetwatch.cases.service import EVIDENCE_WRITTEN, CaseServiceError, ErrorCode
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import Principal, TokenKind, resolve_token
 
@@ -63,7 +63,7 @@ async def _from_bearer(session: Session, credentials: HTTPAuthorizationCredentia
         return None
     principal = await run_in_threadpool(resolve_token, session, credentials.credentials)
     if principal is None:
-        raise CaseServiceError(401, "the bearer token is unknown or revoked")
+        raise CaseServiceError(401, "the bearer token is unknown or revoked", code=ErrorCode.NOT_SIGNED_IN)
     return principal
 
 
@@ -77,7 +77,7 @@ async def from_cookie(state: AppState, session: Session, request: Request) -> Pr
 async def require_caller(session: DbSession, credentials: Credentials) -> Principal:
     principal = await _from_bearer(session, credentials)
     if principal is None:
-        raise CaseServiceError(401, "missing `Authorization: Bearer <token>` header")
+        raise CaseServiceError(401, "missing `Authorization: Bearer <token>` header", code=ErrorCode.NOT_SIGNED_IN)
     return principal
 
 
@@ -87,9 +87,11 @@ async def require_reviewer(
     """Reviewer via bearer token (API clients) or via the review page's session cookie."""
     principal = await _from_bearer(session, credentials) or await from_cookie(state, session, request)
     if principal is None:
-        raise CaseServiceError(401, "missing `Authorization: Bearer <reviewer token>` header")
+        message = "missing `Authorization: Bearer <reviewer token>` header"
+        raise CaseServiceError(401, message, code=ErrorCode.NOT_SIGNED_IN)
     if principal.kind is not TokenKind.REVIEWER:
-        raise CaseServiceError(403, f"this needs a reviewer token; this is a {principal.kind} token")
+        message = f"this needs a reviewer token; this is a {principal.kind} token"
+        raise CaseServiceError(403, message, code=ErrorCode.REVIEWERS_ONLY)
     return principal
 
 

@@ -5,6 +5,7 @@ zone. Sessions are signed cookies (see review_session)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from functools import cache
 from pathlib import Path as FsPath
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from streetwatch.cases import date_input, review_session
 from streetwatch.cases.api.deps import DbSession, StateDep, from_cookie
 from streetwatch.cases.clips import CLIP_ROLE
+from streetwatch.cases.error_messages import error_message
 from streetwatch.cases.i18n import LANGUAGE_COOKIE, LANGUAGES, Locale, choose_language, translations
 from streetwatch.cases.labels import (
     BASIS_LABELS,
@@ -38,7 +40,7 @@ from streetwatch.cases.review_boxes import save_boxes
 from streetwatch.cases.review_queries import review_page
 from streetwatch.cases.schemas import BoxesRequest, CasePublic, TransitionRequest
 from streetwatch.cases.script_messages import script_messages
-from streetwatch.cases.service import CaseFilter, CaseServiceError, get_case, transition
+from streetwatch.cases.service import CaseFilter, CaseServiceError, ErrorCode, get_case, transition
 from streetwatch.cases.state import AppState
 from streetwatch.cases.tokens import Principal, TokenKind, resolve_token
 from streetwatch.models.taxonomy import CLASS_NAMES, ViolationType
@@ -130,14 +132,34 @@ def _with(url: str, **params: object) -> str:
     return url + ("&" if "?" in url else "?") + urlencode({k: v for k, v in params.items() if v is not None})
 
 
-def _with_error(state: AppState, url: str, message: str, **params: object) -> str:
-    """A redirect carrying a notice this service wrote, signed: the page shows `error` only with a
-    valid `sig`, so a link cannot put an attacker's words in the page's red alert."""
-    return _with(url, error=message, sig=review_session.notice_signature(state.signing_key, message), **params)
+NOTICE_DETAIL_CHARS = 400  # the raw API detail kept under a notice (a redirect's URL stays short)
 
 
-def _notice(state: AppState, error: str | None, sig: str | None) -> str | None:
-    return error if error and review_session.check_notice(state.signing_key, error, sig) else None
+def _signed_text(message: str, detail: str | None) -> str:
+    return message if not detail else f"{message}\n{detail}"
+
+
+def _with_error(state: AppState, url: str, message: str, detail: str | None = None, **params: object) -> str:
+    """A redirect carrying a notice this service wrote, signed: the page shows `error` (and its
+    secondary `detail`, the API's own words) only with a valid `sig`, so a link cannot put an
+    attacker's words in the page's red alert."""
+    detail = detail[:NOTICE_DETAIL_CHARS] if detail else None
+    sig = review_session.notice_signature(state.signing_key, _signed_text(message, detail))
+    return _with(url, error=message, detail=detail, sig=sig, **params)
+
+
+def _notice(state: AppState, error: str | None, detail: str | None, sig: str | None) -> tuple[str | None, str | None]:
+    """(message, detail) of a signed notice; (None, None) for none or a forged one."""
+    if error and review_session.check_notice(state.signing_key, _signed_text(error, detail), sig):
+        return error, detail or None
+    return None, None
+
+
+def _refusal(loc: Locale, case_id: int, exc: CaseServiceError) -> tuple[str, str]:
+    """A refused action as the page tells it: a known message in the page's language, and the API's detail."""
+    problem = error_message(loc, exc.code, exc.status)
+    detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False, default=str)
+    return loc.gettext("Case %(id)s not changed: %(problem)s") % {"id": case_id, "problem": problem}, detail
 
 
 async def _reviewer(state: AppState, session: Session, request: Request) -> Principal | None:
@@ -219,6 +241,7 @@ async def queue(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     done: Annotated[int | None, Query(ge=1)] = None,
     error: Annotated[str | None, Query(max_length=500)] = None,
+    detail: Annotated[str | None, Query(max_length=NOTICE_DETAIL_CHARS)] = None,
     sig: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The list. The filter form sends every field, empty ones as ""; a value the page does not
@@ -226,7 +249,7 @@ async def queue(
     reviewer = await _reviewer(state, session, request)
     if reviewer is None:
         return _redirect("/review/login")
-    error = _notice(state, error, sig)
+    error, error_detail = _notice(state, error, detail, sig)
     loc = locale_of(request, state)
     problems: list[str] = []
     if status not in ("all", *(s.value for s in CaseStatus)):
@@ -306,6 +329,7 @@ async def queue(
             "transitions": TRANSITIONS,
             "done_case": done_case,
             "error": error,
+            "error_detail": error_detail,
         },
     )
 
@@ -318,6 +342,7 @@ async def case_page(
     case_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     done: Annotated[int | None, Query(ge=1)] = None,
     error: Annotated[str | None, Query(max_length=500)] = None,
+    detail: Annotated[str | None, Query(max_length=NOTICE_DETAIL_CHARS)] = None,
     sig: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     reviewer = await _reviewer(state, session, request)
@@ -345,7 +370,7 @@ async def case_page(
             "csrf": review_session.csrf_token(state.signing_key, cookie),
             "transitions": TRANSITIONS,
             "done_case": case if done == case_id else None,
-            "error": _notice(state, error, sig),
+            **dict(zip(("error", "error_detail"), _notice(state, error, detail, sig), strict=True)),
         },
     )
 
@@ -370,7 +395,8 @@ async def act(
     if reviewer is None:
         return _redirect("/review/login")
     if not review_session.check_csrf(state.signing_key, cookie, csrf):
-        raise CaseServiceError(403, "the form's CSRF token does not match this session; reload the page")
+        message = "the form's CSRF token does not match this session; reload the page"
+        raise CaseServiceError(403, message, code=ErrorCode.FORM_EXPIRED)
     loc = locale_of(request, state)
     back = _safe_next(next, "/review")
     reason = (reason or "").strip() or None
@@ -398,10 +424,11 @@ async def act(
             try:
                 edits = BoxesRequest.model_validate_json(boxes).boxes
             except ValueError as exc:
-                raise CaseServiceError(422, f"case {case_id}: the edited boxes are not valid: {exc}") from None
+                message = f"case {case_id}: the edited boxes are not valid: {exc}"
+                raise CaseServiceError(422, message, code=ErrorCode.INVALID_BOXES) from None
             await run_in_threadpool(save_boxes, session, case_id, edits, reviewer)
         await run_in_threadpool(transition, session, case_id, body, reviewer, state.rules)
     except CaseServiceError as exc:
-        return _redirect(_with_error(state, back, str(exc.detail)))
+        return _redirect(_with_error(state, back, *_refusal(loc, case_id, exc)))
     state.metrics.transitions.labels(target.value).inc()
     return _redirect(_with(back, done=case_id))

@@ -13,8 +13,21 @@
   // as the key itself, which the browser tests would see.
   const PAGE = (() => {
     const el = document.getElementById("page-messages");
-    try { return JSON.parse(el.textContent); } catch (e) { return { messages: {}, classes: {} }; }
+    try { return JSON.parse(el.textContent); } catch (e) { return { messages: {}, classes: {}, errors: {} }; }
   })();
+
+  // A refusal as the page words it: by the API error's `code`, else its HTTP status (0: no answer).
+  // The API's own `detail` (English, with ids) is shown beside it as secondary text only.
+  function errorText(status, body) {
+    const errors = PAGE.errors || {};
+    const code = body && typeof body.code === "string" ? body.code : "";
+    return errors[code] || errors[`http_${status}`] || errors[status ? "server" : "unreachable"] || String(status);
+  }
+
+  function errorDetail(response, body) {
+    if (body && body.detail !== undefined) return typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    return `HTTP ${response.status} ${response.statusText}`.trim();
+  }
 
   function t(key, params) {
     let text = PAGE.messages[key];
@@ -112,7 +125,14 @@
       this.render();
     }
 
-    say(text) { this.status.textContent = text; }
+    say(text, detail) {
+      this.status.textContent = text;
+      if (!detail) return;
+      const small = document.createElement("small");
+      small.className = "error-detail";
+      small.textContent = detail;
+      this.status.append(small);
+    }
 
     changed() { this.dirty = true; this.render(); }
 
@@ -165,25 +185,28 @@
 
     async save() {
       this.say(t("saving"));
+      let response;
       try {
-        const response = await fetch(`/api/v1/cases/${this.caseId}/boxes`, {
+        response = await fetch(`/api/v1/cases/${this.caseId}/boxes`, {
           method: "PUT",
           credentials: "same-origin",
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify(this.payload()),
         });
-        const body = await response.json();
-        if (!response.ok) {
-          this.say(t("not_saved", { error: typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail) }));
-          return;
-        }
-        this.boxes = body.reviewed_boxes.map((b) => ({ cls: b.class, box: b.box, detection: b.detection }));
-        this.dirty = false;
-        this.say(tn("saved", this.boxes.length));
-        this.render();
       } catch (e) {
-        this.say(t("not_saved", { error: e }));
+        this.say(t("not_saved", { error: errorText(0, null) }), String(e));
+        return;
       }
+      let body = null;
+      try { body = await response.json(); } catch (e) { body = null; }  // a proxy's HTML error page
+      if (!response.ok || !body) {
+        this.say(t("not_saved", { error: errorText(response.status, body) }), errorDetail(response, body));
+        return;
+      }
+      this.boxes = body.reviewed_boxes.map((b) => ({ cls: b.class, box: b.box, detection: b.detection }));
+      this.dirty = false;
+      this.say(tn("saved", this.boxes.length));
+      this.render();
     }
 
     onKey(event) {

@@ -162,3 +162,46 @@ def test_the_editor_speaks_the_page_language(browser, sqlite_server: LiveServer,
     with sqlite_server.reviewer_client() as reviewer:
         boxes = reviewer.get(f"/api/v1/cases/{cid}").json()["reviewed_boxes"]
     assert [b["class"] for b in boxes] == ["car", "stall"]  # labels are for people; the API keeps taxonomy names
+
+
+NOT_SAVED = {
+    "zh_CN": "未保存：未登录或登录已过期，请重新登录",
+    "en": "not saved: you are not signed in, or your sign-in has ended; sign in again",
+}
+
+
+@pytest.mark.parametrize("language", list(NOT_SAVED))
+def test_a_refused_save_is_told_in_the_page_language(
+    browser,  # noqa: F811
+    sqlite_server: LiveServer,
+    tmp_path: Path,
+    language: str,
+) -> None:
+    """The sign-in ended (cookies gone) before `s`: the status line says so in the page's language, and
+    shows the API's own detail only as secondary text."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=975 + len(language))
+    cid = case["id"]
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    try:
+        _login(page, sqlite_server)
+        page.goto(f"{sqlite_server.base_url}/review?lang={language}")
+        article = page.locator(f"#case-{cid}")
+        article.locator("h2").click()
+        page.keyboard.press("e")
+        page.keyboard.press("b")
+        context.clear_cookies()
+        page.keyboard.press("s")
+        detail = article.locator(".editor-status small.error-detail")
+        detail.wait_for()
+        status = article.locator(".editor-status")
+        assert status.evaluate("el => el.firstChild.textContent") == NOT_SAVED[language]
+        assert detail.text_content() == "missing `Authorization: Bearer <reviewer token>` header"
+        article.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir(tmp_path) / f"box-editor-refused-{language}.png"))
+    finally:
+        context.close()
+    with sqlite_server.reviewer_client() as reviewer:
+        assert reviewer.get(f"/api/v1/cases/{cid}").json()["reviewed_boxes"] is None  # nothing was saved

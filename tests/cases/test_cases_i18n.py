@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 from case_builders import file_new
 
 from streetwatch.cases import i18n
+from streetwatch.cases.error_messages import CODE_MESSAGES, error_message, script_error_messages
 from streetwatch.cases.i18n import LOCALE_DIR, Locale, choose_language, translations
 from streetwatch.cases.labels import (
     CLASS_LABELS,
@@ -28,6 +29,7 @@ from streetwatch.cases.labels import (
 )
 from streetwatch.cases.lifecycle import STATUS_LABELS, CaseStatus
 from streetwatch.cases.script_messages import script_messages
+from streetwatch.cases.service import ErrorCode
 from streetwatch.cases.service_codes import load_catalogue
 from streetwatch.contract import EvidenceRole
 from streetwatch.models.taxonomy import CLASS_NAMES
@@ -197,3 +199,36 @@ def test_the_page_names_the_zone_kind_in_its_language(
     for lang, text in (("zh_CN", zh_text), ("en", en_text)):
         camera_row = re.search(r"<dd>[^<]*· (?:区域|zone) zone-1 \(([^)]*)\)", pages[lang])
         assert camera_row is not None and camera_row.group(1) == text, (lang, camera_row and camera_row.group(0))
+
+
+def test_every_error_code_has_a_known_message_in_both_languages() -> None:
+    zh = Locale("zh_CN", ZoneInfo("Asia/Shanghai"))
+    en = Locale("en", ZoneInfo("Asia/Shanghai"))
+    assert set(CODE_MESSAGES) == set(ErrorCode)
+    assert error_message(zh, "step_not_allowed", 409) == "案件当前状态下不能进行此步骤，请刷新页面"
+    assert error_message(zh, None, 409) == "案件已有变动，请刷新页面"  # no code: by the status
+    assert error_message(zh, "no_such_code", 422) == "提交的内容无效"
+    assert error_message(zh, None, 503) == "服务出错，请重试；如仍出错，请告知管理员"
+    assert error_message(en, None, 0) == "the service could not be reached; check the connection and try again"
+    zh_table, en_table = script_error_messages(zh), script_error_messages(en)
+    assert set(zh_table) == set(en_table) >= {c.value for c in ErrorCode} | {"http_401", "server", "unreachable"}
+    assert all(zh_table[k] != en_table[k] for k in zh_table)
+
+
+def test_api_errors_carry_their_code(sqlite_server) -> None:  # type: ignore[no-untyped-def]
+    """The code beside the (unchanged) English detail: what the page words a refusal by."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=996)
+        anonymous = client.put(f"/api/v1/cases/{case['id']}/boxes", json={"boxes": []})
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "not_signed_in"
+    with sqlite_server.reviewer_client() as reviewer:
+        path = f"/api/v1/cases/{case['id']}/transitions"
+        assert reviewer.post(path, json={"to": "accepted"}).status_code == 200
+        again = reviewer.post(path, json={"to": "accepted"})
+        missing = reviewer.put("/api/v1/cases/2000000000/boxes", json={"boxes": []})
+        department = reviewer.post(path, json={"to": "dispatched", "department": "nobody"})
+    assert (again.status_code, again.json()["code"]) == (409, "step_not_allowed")
+    assert again.json()["detail"].startswith(f"case {case['id']}: ")
+    assert (missing.status_code, missing.json()["code"]) == (404, "no_case")
+    assert (department.status_code, department.json()["code"]) == (422, "unknown_department")

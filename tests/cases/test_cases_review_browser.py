@@ -245,6 +245,37 @@ def test_date_filters_speak_the_page_language_and_the_city_calendar(
         context.close()
 
 
+REFUSALS = {
+    "zh_CN": "案件 {id} 未更改：案件当前状态下不能进行此步骤，请刷新页面",
+    "en": "Case {id} not changed: this step is not possible in the case's current status; reload the page",
+}
+
+
+@pytest.mark.parametrize("language", list(REFUSALS))
+def test_a_refused_action_is_told_in_the_page_language(
+    browser, sqlite_server: LiveServer, tmp_path: Path, language: str
+) -> None:
+    """Another reviewer accepted the case while this page was open: the refusal of a second accept is a
+    known message in the page's language, the API's own words only as secondary text."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as client:
+        case = file_new(client, token, device, cameras[0], seed=886 + len(language))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        sign_in(page, sqlite_server, f"/review/cases/{case['id']}?lang={language}")
+        with sqlite_server.reviewer_client() as other:
+            moved = other.post(f"/api/v1/cases/{case['id']}/transitions", json={"to": "accepted"})
+            assert moved.status_code == 200, moved.text
+        with page.expect_navigation():
+            page.click("form.accept button")
+        assert page.text_content("#flash-error .message") == REFUSALS[language].format(id=case["id"])
+        detail = page.text_content("#flash-error .error-detail")
+        assert detail.startswith(f"case {case['id']}: ") and "accepted" in detail  # the API's words, as it wrote them
+        page.locator("#flash-error").screenshot(path=str(screenshot_dir(tmp_path) / f"review-refusal-{language}.png"))
+    finally:
+        page.close()
+
+
 def test_case_page_runs_the_whole_workflow(browser, sqlite_server: LiveServer, tmp_path: Path) -> None:
     token, device, cameras = sqlite_server.new_device()
     with sqlite_server.client() as client:

@@ -116,3 +116,24 @@ def test_the_services_own_notice_is_shown(sqlite_server: LiveServer) -> None:
         shown = client.get(refused.headers["location"]).text
         assert 'id="flash-error"' in shown
         assert f"Case {case['id']}: choose why it is rejected." in shown
+
+
+def test_a_notices_detail_is_signed_with_it(sqlite_server: LiveServer) -> None:
+    """A refusal's secondary detail (the API's words) is under the notice's signature: a link that swaps
+    it shows no alert at all."""
+    token, device, cameras = sqlite_server.new_device()
+    with sqlite_server.client() as filer:
+        case = file_new(filer, token, device, cameras[0], seed=898)
+    with sqlite_server.reviewer_client() as other:
+        assert other.post(f"/api/v1/cases/{case['id']}/transitions", json={"to": "accepted"}).status_code == 200
+    with signed_in(sqlite_server) as client:
+        page = client.get(f"/review/cases/{case['id']}").text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        refused = client.post(f"/review/cases/{case['id']}", data={"action": "accept", "csrf": csrf})
+        location = refused.headers["location"]
+        assert refused.status_code == 303 and "detail=" in location
+        shown = client.get(location).text
+        assert 'class="error-detail"' in shown and "cannot become accepted" in shown
+        swapped = re.sub(r"detail=[^&]*", "detail=call+0800+evil", location)
+        page = client.get(swapped).text
+        assert 'id="flash-error"' not in page and "0800" not in page.split('id="page-messages"')[1]
