@@ -63,6 +63,12 @@ def register(benches: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", type=Path, default=None, help="ONNX detector (default: the default model release)")
+    parser.add_argument(
+        "--new-model",
+        type=Path,
+        default=None,
+        help="the new path's model file (default: --model), e.g. a release's INT8 OpenVINO IR",
+    )
     parser.add_argument("--trial-s", type=float, default=16.0, help="seconds per trial of today's path (4 warm-up)")
     parser.add_argument(
         "--new-trial-s",
@@ -238,7 +244,13 @@ def is_static(i: int, static_share: float) -> bool:
 
 
 def setup(
-    n: int, by_need: bool, args: argparse.Namespace, url: Callable[[str, int], str], root: Path, runtime: str
+    n: int,
+    by_need: bool,
+    args: argparse.Namespace,
+    url: Callable[[str, int], str],
+    root: Path,
+    runtime: str,
+    model: Path | None = None,
 ) -> Setup:
     """The agent's own config for N cameras of the mix.
 
@@ -268,7 +280,7 @@ def setup(
     config = EdgeConfig.model_validate(
         {
             "device": {"id": "bench", "token": "bench-token", "case_service_url": "http://127.0.0.1:9"},
-            "model": {"path": str(args.model_path), "conf": 0.3, "threads": args.threads, "runtime": runtime},
+            "model": {"path": str(model or args.model_path), "conf": 0.3, "threads": args.threads, "runtime": runtime},
             "rules": BENCH_RULES,
             "sampling": {"skip_unchanged": by_need},
             "storage": {"root": str(root)},
@@ -485,6 +497,7 @@ def _main(args: argparse.Namespace) -> int:
 
         args.model = default_model_path()
     args.model_path = Path(args.model).resolve()
+    args.new_model_path = Path(args.new_model).resolve() if args.new_model else args.model_path
     today_detector = Detector(args.model_path, conf=0.3, threads=args.threads)
     print(f"model {args.model_path.name} at {today_detector.imgsz[0]} px, {args.threads} threads", flush=True)
     clip_s = 4.0
@@ -502,7 +515,8 @@ def _main(args: argparse.Namespace) -> int:
         roots = itertools.count()
 
         def make(by_need: bool, runtime: str) -> Callable[[int], Setup]:
-            return lambda n: setup(n, by_need, args, server.url, Path(tmp) / f"agent-{next(roots)}", runtime)
+            model = args.new_model_path if by_need else args.model_path
+            return lambda n: setup(n, by_need, args, server.url, Path(tmp) / f"agent-{next(roots)}", runtime, model)
 
         period = len(VIEWS) * (max(1, round(1 / args.static_share)) if args.static_share > 0 else 1)
         example = make(True, "onnxruntime")(period).cameras
@@ -513,7 +527,14 @@ def _main(args: argparse.Namespace) -> int:
         )
         try:
             detector, runtime = today_detector, "onnxruntime"
-            if "new" in paths:
+            if "new" in paths and args.new_model_path != args.model_path:
+                # Another file for the new path (a release's INT8 IR): OpenVINO, the runtime that runs it.
+                detector, runtime = (
+                    Detector(args.new_model_path, conf=0.3, threads=args.threads, runtime="auto"),
+                    "auto",
+                )
+                print(f"new path model {args.new_model_path.name} on {detector.runtime.name}", flush=True)
+            elif "new" in paths:
                 detector, runtime = pick_runtime(args.model_path, args.threads, args.runtime)
             slowest = max(c.interval_s for c in example)
             if "today" in paths:

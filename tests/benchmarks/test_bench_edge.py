@@ -55,3 +55,9 @@ def test_a_case_today_confirmed_and_new_did_not_is_a_miss(
     today: dict[tuple[str, str, str], int], new: dict[tuple[str, str, str], int], missed: list[tuple[str, str, str]]
 ) -> None:
     assert missed_cases(_trial(today), _trial(new)) == missed
+
+
+def test_the_new_path_may_run_another_model_file(tmp_path: Path) -> None:
+    new = setup(3, True, _args(), _url, tmp_path / "c", "auto", Path("/releases/x/x-int8.xml"))
+    assert str(new.config.model.path).endswith("x-int8.xml")  # type: ignore[attr-defined]
+    assert str(setup(3, False, _args(), _url, tmp_path / "d", "onnxruntime").config.model.path).endswith("model.onnx")  # type: ignore[attr-defined]
