@@ -100,7 +100,7 @@ def run_train(args: argparse.Namespace) -> int:
 def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "eval",
-        help="evaluate an ONNX detector on a labelled split",
+        help="evaluate a detector (ONNX, or a release's INT8 OpenVINO IR) on a labelled split",
         description="Run an ONNX model through the edge Detector on a data.yaml split and report per-class "
         "P, R, mAP50, mAP50-95, the false-alarm rate on negative images at the operating threshold, "
         "a confusion matrix and PR curves (PNG).",
@@ -112,7 +112,13 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--save", type=Path, default=None, help="folder for report.json and plots (default runs/eval/<model>)"
     )
-    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    p.add_argument("--threads", type=int, default=None, help="inference threads")
+    p.add_argument(
+        "--runtime",
+        default=None,
+        choices=["onnxruntime", "openvino"],
+        help="the Detector's runtime (default onnxruntime; openvino for an OpenVINO IR, the only one that runs it)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument(
         "--teacher",
@@ -138,7 +144,13 @@ def run_eval(args: argparse.Namespace) -> int:
         raise InputError(f"--conf must be in [0, 1], got {args.conf}")
     save = args.save or Path("runs/eval") / args.model.stem
     report = evaluate(
-        args.model, args.data, split=args.split, operating_conf=args.conf, save_dir=save, threads=args.threads
+        args.model,
+        args.data,
+        split=args.split,
+        operating_conf=args.conf,
+        save_dir=save,
+        threads=args.threads,
+        runtime=args.runtime,
     )
     if args.json:
         sys.stdout.write(report.to_json())
