@@ -124,7 +124,9 @@ def test_full_store_answers_507_json_reports_unhealthy_and_sweeps_what_the_faile
         assert metric(client, "streetwatch_evidence_store_ok") == 1.0
 
         # Two small images fit in what is left, the third (noise, 640x480) does not.
-        images = images_for_case(1)
+        # Images of their own: another module's case in this database (test_cases_api files seed 1)
+        # would reference them, and the sweep rightly keeps referenced images.
+        images = images_for_case(4242)
         images["confirmation"] = jpeg(640, 480, seed=77, quality=95)
         assert len(images["confirmation"]) > 2 * 64 * 1024
         body = report(device, cameras[0], images)
