@@ -1,10 +1,12 @@
 """`streetwatch bench plates`: plate reading on the fixture, and its cost per case on the edge.
 
 The fixture (tests/data/plates, built by tools/make_plate_fixture.py) holds real vehicle crops from
-garbage-cn whose plates no person can read whole (the right answer is "unread"), and the same cars
-with a synthetic plate drawn on (the right answer is the drawn number). Printed:
+garbage-cn whose plates no person can read whole (the right answer is "unread"), the same cars
+with a synthetic plate drawn on (the right answer is the drawn number), and real photos from
+HyperLPR whose plates were read by hand (`real: true`; legible or not). Printed:
 - read rate: share of legible plates the reader reports as read;
 - exact-match accuracy: share of those reads that equal the label character for character;
+- the same two on the real legible plates alone (n stated: a handful, so a coarse figure);
 - guesses: reads reported on illegible plates (must be 0: unread is an answer, a guess is not);
 - cost per case: one parking case reads the vehicle in two frames (confirmation, first seen) and
   runs the plate finder on the other vehicles of both frames; the median time of a read is
@@ -40,6 +42,7 @@ def evaluate(fixture: Path, threads: int = 1, repeats: int = 1) -> dict[str, flo
     read_ms: list[float] = []
     find_ms: list[float] = []
     legible = read = correct = guesses = illegible = 0
+    real_legible = real_read = real_correct = 0
     for row in labels:
         image = cv2.imread(str(fixture / row["file"]))
         box = (0.0, 0.0, float(image.shape[1]), float(image.shape[0]))
@@ -60,6 +63,10 @@ def evaluate(fixture: Path, threads: int = 1, repeats: int = 1) -> dict[str, flo
                 legible += 1
                 read += result.read
                 correct += result.text == row["text"]
+                if row.get("real"):
+                    real_legible += 1
+                    real_read += result.read
+                    real_correct += result.text == row["text"]
                 print(f"  {row['file']:<24} label: {row['text']:<10} read: {result.text or 'unread'}")
     reads, finds = Timing("read", read_ms), Timing("find", find_ms)
     return {
@@ -67,6 +74,10 @@ def evaluate(fixture: Path, threads: int = 1, repeats: int = 1) -> dict[str, flo
         "read_rate": read / legible if legible else 0.0,
         "exact_match": correct / read if read else 0.0,
         "exact_of_legible": correct / legible if legible else 0.0,
+        "real_legible": real_legible,
+        "real_read_rate": real_read / real_legible if real_legible else 0.0,
+        "real_exact_match": real_correct / real_read if real_read else 0.0,
+        "real_wrong": real_read - real_correct,
         "illegible": illegible,
         "guesses": guesses,
         "read_ms": reads.median,
@@ -78,9 +89,15 @@ def evaluate(fixture: Path, threads: int = 1, repeats: int = 1) -> dict[str, flo
 def run(args: argparse.Namespace) -> int:
     result = evaluate(args.fixture, args.threads, args.repeats)
     legible, illegible = int(result["legible"]), int(result["illegible"])
+    real = int(result["real_legible"])
     print(
-        f"legible (synthetic plates on real cars): {legible}; read rate {result['read_rate']:.0%}, "
-        f"exact match {result['exact_match']:.0%} of reads ({result['exact_of_legible']:.0%} of all legible)"
+        f"legible ({legible - real} synthetic plates on real cars, {real} real): {legible}; read rate "
+        f"{result['read_rate']:.0%}, exact match {result['exact_match']:.0%} of reads "
+        f"({result['exact_of_legible']:.0%} of all legible)"
+    )
+    print(
+        f"real legible plates: n={real}; read rate {result['real_read_rate']:.0%}, exact match "
+        f"{result['real_exact_match']:.0%} of reads (wrong reads: {int(result['real_wrong'])})"
     )
     print(f"illegible real plates: {illegible}; guesses (read when unreadable): {int(result['guesses'])}")
     per_case = 2 * result["read_ms"] + 2 * 3 * result["find_ms"]

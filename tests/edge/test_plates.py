@@ -1,5 +1,6 @@
 """Plate numbers: the Chinese formats, and the real PP-OCRv4 reader on the plate fixture
-(real garbage-cn car crops whose plates nobody can read, and the same cars with drawn plates)."""
+(real garbage-cn car crops whose plates nobody can read, the same cars with drawn plates, and real
+HyperLPR photos with hand-read plates)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,15 @@ def test_reader_on_the_fixture_never_guesses(reader, labels: list[dict]) -> None
     assert len(legible) >= 12 and len([r for r in labels if r["text"] is None]) >= 8
     assert read >= 0.7 * len(legible), f"read {read} of {len(legible)} legible plates"
     assert wrong == 0, f"{wrong} of {read} reads were wrong"
+
+
+@pytest.mark.slow
+def test_reader_on_real_plates_reads_exactly_or_not_at_all(reader, labels: list[dict]) -> None:
+    """Real photos (HyperLPR) with plates read by hand: the reader gives the hand-read text or unread."""
+    real = [row for row in labels if row.get("real") and row["file"].startswith("hyperlpr-")]
+    assert len([row for row in real if row["text"] is not None]) >= 2, "real legible plates missing from labels"
+    for row in real:
+        image = cv2.imread(str(FIXTURE / row["file"]))
+        result = reader.read(image, _whole(image))
+        if result.read:
+            assert result.text == row["text"], f"{row['file']}: read {result.text!r}, hand-read {row['text']!r}"
