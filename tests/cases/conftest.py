@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from live_server import PG_DSN, PG_URL, LiveServer, make_token, postgres_reachable, start_server, stop_server
 
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'cases.db'}"
+
+@contextmanager
+def _database(backend: str, folder: Path) -> Iterator[str]:
+    """A new, empty database: a SQLite file in `folder`, or a PostgreSQL schema dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'cases.db'}"
         return
     if not postgres_reachable():
         pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432")
@@ -28,6 +33,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database per backend, shared by the whole run (its cases accumulate)."""
+    with _database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def own_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the test's own, for tests that must know every row in it (e.g. what the evidence
+    sweep may delete: an image another test filed into the shared database is rightly kept)."""
+    with _database(request.param, tmp_path_factory.mktemp("own-db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -95,14 +95,14 @@ def metric(client: httpx.Client, name: str) -> float:
 
 
 @pytest.fixture
-def full_fs_server(db_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
+def full_fs_server(own_db_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
     if not can_mount_tmpfs(tmp_path):
         pytest.skip("cannot mount a tmpfs in a user namespace here (unshare --user --map-root-user --mount)")
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     env = {**FAST_SWEEP, "STREETWATCH_CASES_EVIDENCE_MIN_FREE_BYTES": str(MIN_FREE)}
-    live = start_server(db_url, tmp_path, env=env, wrap=tmpfs_wrap(evidence, TMPFS_BYTES))
-    live.reviewer = make_token(db_url, "reviewer", "dora")
+    live = start_server(own_db_url, tmp_path, env=env, wrap=tmpfs_wrap(evidence, TMPFS_BYTES))
+    live.reviewer = make_token(own_db_url, "reviewer", "dora")
     view = Path(f"/proc/{live.process.pid}/root") / evidence.relative_to("/")
     try:
         if not os.access(view, os.W_OK):
@@ -184,8 +184,9 @@ def test_full_store_answers_507_json_reports_unhealthy_and_sweeps_what_the_faile
 
 @pytest.mark.slow
 def test_start_up_sweep_deletes_old_orphans_and_temp_files_and_keeps_referenced_and_young_files(
-    db_url: str, tmp_path: Path
+    own_db_url: str, tmp_path: Path
 ) -> None:
+    db_url = own_db_url  # a database of its own: an image another test filed is (rightly) never swept
     live = start_server(db_url, tmp_path)
     token, device, cameras = live.new_device()
     try:
