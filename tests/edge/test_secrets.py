@@ -163,7 +163,7 @@ def test_no_password_anywhere_after_failing_cameras(
         for name, url in cameras.items()
     ]
     data["rules"] = {"time_scale": 0.02, "illegal_parking": {"max_gap_s": 300}}  # dwell 300 s -> 6 s
-    data["reconnect"] = {"initial_s": 0.2, "max_s": 1, "stall_timeout_s": 3}
+    data["reconnect"] = {"initial_s": 0.2, "max_s": 1, "stall_timeout_s": 10}
     data["sender"] = {"backoff_initial_s": 0.1, "backoff_max_s": 0.5}
     port = free_port()
     data["api"] = {"port": port}
