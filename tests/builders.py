@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -78,3 +80,13 @@ def export_onnx(pt_path: Path, imgsz: int, **kwargs: object) -> Path:
     from streetwatch.training.ultralytics_env import yolo
 
     return Path(yolo(pt_path).export(format="onnx", imgsz=imgsz, simplify=False, **kwargs))
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Poll `predicate` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

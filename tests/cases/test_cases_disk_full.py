@@ -11,11 +11,12 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from builders import wait_until
 from case_builders import clip_ref, images_for_case, jpeg, mp4, post_case, report, sha
 from live_server import LiveServer, make_token, start_server, stop_server
 
@@ -56,15 +57,6 @@ def tmpfs_wrap(mountpoint: Path, size: int, seed: Path | None = None) -> list[st
     script = 'mount -t tmpfs -o size="$1" tmpfs "$2" && { [ -z "$3" ] || cp -a "$3"/. "$2"/; } && shift 3 && exec "$@"'
     where = ["sh", str(size), str(mountpoint), str(seed or "")]
     return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, *where]
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def stored(store: Path, digest: str, suffix: str = ".jpg") -> Path:
@@ -155,8 +147,8 @@ def test_full_store_answers_507_json_reports_unhealthy_and_sweeps_what_the_faile
         small = [sha(images["first_seen"]), sha(images["first_seen_clean"])]
         assert all(stored(store, d).exists() for d in small)
         assert not list(store.rglob(".incoming-*.jpg"))
-        wait_for(lambda: not any(stored(store, d).exists() for d in small), "the orphaned images to be swept")
-        wait_for(lambda: not stale.exists(), "the stale temp file to be swept")
+        wait_until(lambda: not any(stored(store, d).exists() for d in small), "the orphaned images to be swept")
+        wait_until(lambda: not stale.exists(), "the stale temp file to be swept")
         assert metric(client, 'streetwatch_evidence_swept_total{kind="orphan"}') >= 2
 
         # Room again: healthy, and the same filing (same key, same body) goes through.
@@ -175,7 +167,7 @@ def test_full_store_answers_507_json_reports_unhealthy_and_sweeps_what_the_faile
         assert post_case(client, token, report(device, cameras[1], other), list(other.values())).status_code == 507
         orphan = stored(store, sha(other["first_seen"]))
         assert orphan.exists()
-        wait_for(lambda: not orphan.exists(), "the second filing's orphans to be swept")
+        wait_until(lambda: not orphan.exists(), "the second filing's orphans to be swept")
         for evidence in case["evidence"]:
             assert stored(store, evidence["sha256"]).exists()
             download = reviewer.get(evidence["url"])
@@ -219,8 +211,8 @@ def test_start_up_sweep_deletes_old_orphans_and_temp_files_and_keeps_referenced_
     live = start_server(db_url, tmp_path, port=int(live.base_url.rsplit(":", 1)[1]))
     live.reviewer = make_token(db_url, "reviewer", "erin")
     try:
-        wait_for(lambda: not orphan_old.exists() and not temp_old.exists(), "the start-up sweep")
-        wait_for(lambda: not orphan_clip.exists(), "the start-up sweep of clips")
+        wait_until(lambda: not orphan_old.exists() and not temp_old.exists(), "the start-up sweep")
+        wait_until(lambda: not orphan_clip.exists(), "the start-up sweep of clips")
         assert orphan_young.exists() and temp_young.exists()  # younger than the grace period (1 h)
         assert all(path.exists() for path in referenced)
         with live.reviewer_client() as reviewer:

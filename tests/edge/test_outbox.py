@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from builders import wait_until
 from edge_builders import make_bundle, street_frame
 from fault_proxy import FaultProxy
 from live_cases import CaseService
@@ -28,15 +29,6 @@ FAST = Backoff(initial_s=0.05, max_s=0.2, jitter=0.1)
 @pytest.fixture
 def frame(sample_images: list[Path]):
     return street_frame(sample_images)
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def outbox_at(root: Path, **kw) -> Outbox:
