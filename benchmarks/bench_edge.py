@@ -23,7 +23,10 @@ confirms cases. N "holds" when, over the measured window:
 - every camera was judged >= 90 % of the times its interval asks for;
 - every reader keeps up with its live stream (>= 95 % of 25 frames/s read).
 The largest N that holds is found by doubling, then bisection, within a time budget per path; the
-new path starts from twice today's result. Then both paths run on the same cameras for
+new path starts from twice today's result, and its trials measure eight intervals of its slowest
+camera (`--measured-intervals`) after one of warm-up, so that a camera sampled every 15 s gives
+enough decisions for its p95. A failing trial names its latest decision and how much of it the
+pipeline took. Then both paths run on the same cameras for
 `--decide-s` and their cases are compared per (camera, zone, violation): the command fails (exit
 1) when the new path missed one that today's path confirmed.
 """
@@ -73,8 +76,14 @@ def register(benches: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--new-trial-s",
         type=float,
-        default=60.0,
-        help="seconds per trial of the new path (the slowest interval warm-up)",
+        default=None,
+        help="seconds per trial of the new path, warm-up included (default: from --measured-intervals)",
+    )
+    parser.add_argument(
+        "--measured-intervals",
+        type=float,
+        default=8.0,
+        help="the new path's measured window, in intervals of its slowest camera (after one interval of warm-up)",
     )
     parser.add_argument("--budget-s", type=float, default=600.0, help="time budget per path")
     parser.add_argument("--max-streams", type=int, default=200, help="never try more streams than this")
@@ -308,6 +317,44 @@ def setup(
 CaseKey = tuple[str, str, str]  # (camera, zone, violation)
 
 
+@dataclass(frozen=True)
+class Late:
+    """One decision measured against its camera's previous sample (what a failing trial names)."""
+
+    camera_id: str
+    over_s: float  # decision - previous capture - interval
+    latency_s: float  # decision - this frame's capture: the pipeline's share of `over_s`
+    confirmed: bool  # the frame confirmed a case
+
+
+def lateness(judged: list[object], cameras: list[Camera], start: float, end: float) -> tuple[list[Late], list[float]]:
+    """Each decision in [start, end] against its camera's previous one, and per camera the share of
+    the samples its interval asks for that were judged in the window (`judged`: pipeline `Judged`)."""
+    late: list[Late] = []
+    shares: list[float] = []
+    measured = end - start
+    for camera in cameras:
+        events = [j for j in judged if j.camera_id == camera.id and start - camera.interval_s <= j.decided <= end]  # type: ignore[attr-defined]
+        for prev, this in itertools.pairwise(events):
+            if this.decided >= start:  # type: ignore[attr-defined]
+                over = this.decided - prev.captured - camera.interval_s  # type: ignore[attr-defined]
+                late.append(Late(camera.id, over, this.decided - this.captured, bool(this.events)))  # type: ignore[attr-defined]
+        asked = measured / camera.interval_s
+        got = sum(1 for j in events if j.decided >= start)  # type: ignore[attr-defined]
+        shares.append(got / max(1, int(asked)) if asked >= 1 else 1.0)
+    return late, shares
+
+
+def new_trial_s(args: argparse.Namespace, slowest: float) -> float:
+    """The new path's trial: one slowest interval of warm-up, then `--measured-intervals` of them.
+
+    A camera sampled every 15 s gives only a few intervals in a minute, so one late decision would
+    be the p95 of a small trial; eight intervals or more keep a single outlier from deciding it."""
+    if args.new_trial_s is not None:
+        return float(args.new_trial_s)
+    return slowest * (1 + args.measured_intervals)
+
+
 @dataclass
 class Trial:
     n: int
@@ -318,6 +365,7 @@ class Trial:
     skipped: int
     measured_s: float
     skipped_static: int = 0
+    latest: Late | None = None  # the decision furthest beyond its camera's interval
     cases: dict[CaseKey, int] = field(default_factory=dict)  # over the whole trial, warm-up included
     decisions: dict[str, int] = field(default_factory=dict)  # per violation: zone judgements in the window
 
@@ -334,11 +382,18 @@ class Trial:
     def __str__(self) -> str:
         verdict = "holds" if self.holds else "fails"
         cases = ", ".join(f"{k} {v}" for k, v in self.cases_by_rule().items()) or "none"
+        late = self.latest
+        worst = (
+            ""
+            if late is None or self.holds
+            else f" (latest: {late.camera_id} {late.over_s:.2f} s, of it {late.latency_s:.2f} s in the pipeline"
+            + (", a confirming frame)" if late.confirmed else ")")
+        )
         return (
             f"N={self.n:3d}: p95 beyond interval {self.p95_over:5.2f} s, judged {self.judged_share:4.2f} of asked, "
             f"read {self.read_rate:5.1f} fps (worst camera); inferences {self.inferred / self.measured_s:5.1f}/s, "
             f"skipped {self.skipped / self.measured_s:5.1f}/s ({self.skipped_static / self.measured_s:4.1f} static); "
-            f"cases: {cases} -> {verdict}"
+            f"cases: {cases} -> {verdict}{worst}"
         )
 
 
@@ -382,16 +437,8 @@ def run_trial(made: Setup, detector: object, trial_s: float, warmup: float) -> T
         for event in j.events:
             key = (event.camera_id, event.zone_id, event.violation.value)
             cases[key] = cases.get(key, 0) + 1
-    over: list[float] = []
-    shares: list[float] = []
-    for camera in made.cameras:
-        events = [j for j in decided if j.camera_id == camera.id and j.decided >= start_measure - camera.interval_s]
-        for prev, this in itertools.pairwise(events):
-            if this.decided >= start_measure:
-                over.append(this.decided - prev.captured - camera.interval_s)
-        asked = measured / camera.interval_s
-        got = sum(1 for j in events if j.decided >= start_measure)
-        shares.append(got / max(1, int(asked)) if asked >= 1 else 1.0)
+    late, shares = lateness(decided, made.cameras, start_measure, end_measure)
+    over = [entry.over_s for entry in late]
     skipped = [j for j in in_window if not j.inferred]
     return Trial(
         n=len(made.cameras),
@@ -402,6 +449,7 @@ def run_trial(made: Setup, detector: object, trial_s: float, warmup: float) -> T
         skipped=len(skipped),
         measured_s=measured,
         skipped_static=sum(1 for j in skipped if views[j.camera_id].scene == "static"),
+        latest=max(late, key=lambda entry: entry.over_s) if late else None,
         cases=cases,
         decisions=decisions,
     )
@@ -543,7 +591,11 @@ def _main(args: argparse.Namespace) -> int:
                 )
             if "new" in paths:
                 start = 2 * results.get("today", 4)
-                results["new"] = largest_n("new", make(True, runtime), detector, args.new_trial_s, slowest, start, args)
+                trial_s = new_trial_s(args, slowest)
+                print(
+                    f"new path trials: {trial_s:g} s ({slowest:g} s warm-up, the slowest camera's interval)", flush=True
+                )
+                results["new"] = largest_n("new", make(True, runtime), detector, trial_s, slowest, start, args)
                 print(f"new path runtime: {runtime}")
             decided: dict[str, Trial] = {}
             if args.decide_s > 0:

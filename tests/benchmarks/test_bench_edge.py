@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streetwatch.benchmarks.bench_edge import Trial, missed_cases, scene_frame, setup
+from streetwatch.benchmarks.bench_edge import Camera, Trial, lateness, missed_cases, new_trial_s, scene_frame, setup
+from streetwatch.edge.pipeline import Judged
 
 
 def _args() -> argparse.Namespace:
@@ -61,3 +62,35 @@ def test_the_new_path_may_run_another_model_file(tmp_path: Path) -> None:
     new = setup(3, True, _args(), _url, tmp_path / "c", "auto", Path("/releases/x/x-int8.xml"))
     assert str(new.config.model.path).endswith("x-int8.xml")  # type: ignore[attr-defined]
     assert str(setup(3, False, _args(), _url, tmp_path / "d", "onnxruntime").config.model.path).endswith("model.onnx")  # type: ignore[attr-defined]
+
+
+def _camera(camera_id: str, interval_s: float) -> Camera:
+    return Camera(camera_id, "moving", ("no_parking",), interval_s, ("illegal_parking",))
+
+
+def _judged(camera_id: str, captured: float, decided: float, events: int = 0) -> Judged:
+    return Judged(camera_id, captured, decided, True, tuple(object() for _ in range(events)))  # type: ignore[misc]
+
+
+def test_lateness_measures_each_decision_against_the_previous_capture_and_names_the_latest() -> None:
+    slow, fast = _camera("slow", 10.0), _camera("fast", 1.0)
+    judged = [
+        _judged("slow", 0.0, 0.2),  # before the window: only the base of the next one
+        _judged("slow", 10.0, 10.3),
+        _judged("slow", 20.0, 23.5, events=1),  # a confirming frame that took 3.5 s
+        _judged("fast", 19.0, 19.1),
+        _judged("fast", 20.0, 20.2),
+    ]
+    late, shares = lateness(judged, [slow, fast], start=5.0, end=25.0)
+    assert [round(entry.over_s, 2) for entry in late if entry.camera_id == "slow"] == [0.3, 3.5]
+    worst = max(late, key=lambda entry: entry.over_s)
+    assert (worst.camera_id, round(worst.latency_s, 2), worst.confirmed) == ("slow", 3.5, True)
+    # slow: 2 judged of the 2 its interval asks in 20 s; fast: 2 of 20.
+    assert shares == [1.0, 0.1]
+
+
+def test_the_new_paths_trial_measures_eight_slowest_intervals_unless_told() -> None:
+    args = argparse.Namespace(new_trial_s=None, measured_intervals=8.0)
+    assert new_trial_s(args, 15.0) == 135.0
+    args.new_trial_s = 60.0
+    assert new_trial_s(args, 15.0) == 60.0
