@@ -33,6 +33,7 @@ from pydantic import (
 from streetwatch.contract import MAX_FRAME_SIDE, FrameSide, Identifier, Location
 from streetwatch.edge.yaml_lines import load_with_lines
 from streetwatch.errors import ConfigError
+from streetwatch.inference.runtime_names import RuntimeChoice
 from streetwatch.models.taxonomy import CLASS_NAMES, STALL, STALL_PROXY_CLASSES, ViolationType
 
 
@@ -112,7 +113,7 @@ class ModelConfig(_Model):
     )
     iou: float = Field(default=0.7, ge=0, le=1, description="NMS IoU threshold")
     threads: int | None = Field(default=None, ge=1, le=64, description="inference threads (default: all cores)")
-    runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+    runtime: RuntimeChoice = Field(
         default="auto",
         description="inference runtime for the ONNX file; auto: openvino where installed (the edge extra has it; "
         "measured faster on x86 boxes), else onnxruntime (docs/edge.md)",

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from streetwatch.errors import InputError, ModelError
 from streetwatch.inference.model_file import IR_SUFFIX, ModelInfo, session_options
+from streetwatch.inference.runtime_names import RUNTIME_CHOICES, RuntimeName
 
 Blob = npt.NDArray[np.float32]  # (B, 3, H, W) RGB in [0, 1]
 
@@ -35,7 +36,7 @@ Blob = npt.NDArray[np.float32]  # (B, 3, H, W) RGB in [0, 1]
 class Runtime(ABC):
     """Executes one detector graph on CPU."""
 
-    name: ClassVar[str]
+    name: ClassVar[RuntimeName]
 
     def __init__(self, info: ModelInfo, threads: int | None) -> None:
         self.info = info
@@ -120,10 +121,8 @@ class OpenVinoRuntime(Runtime):
         return np.array(request.get_output_tensor(0).data, dtype=np.float32)  # type: ignore[attr-defined]
 
 
+# One runtime for each name in runtime_names.py (tests/inference/test_runtime_names.py checks both ways).
 RUNTIMES: dict[str, type[Runtime]] = {OnnxRuntime.name: OnnxRuntime, OpenVinoRuntime.name: OpenVinoRuntime}
-# "auto": OpenVINO where its extra is installed (measured faster on x86 CPUs, docs/benchmarks.md),
-# else onnxruntime.
-RUNTIME_NAMES = ("auto", *RUNTIMES)
 
 
 def open_runtime(name: str, info: ModelInfo, threads: int | None, session: object | None = None) -> Runtime:
@@ -131,9 +130,9 @@ def open_runtime(name: str, info: ModelInfo, threads: int | None, session: objec
     name = resolve_runtime(name)
     runtime = RUNTIMES.get(name)
     if runtime is None:
-        near = difflib.get_close_matches(name, RUNTIME_NAMES, n=1)
+        near = difflib.get_close_matches(name, RUNTIME_CHOICES, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise InputError(f"unknown runtime {name!r}: expected one of {', '.join(RUNTIME_NAMES)}{hint}")
+        raise InputError(f"unknown runtime {name!r}: expected one of {', '.join(RUNTIME_CHOICES)}{hint}")
     if name == OnnxRuntime.name:
         return OnnxRuntime(info, threads, session)
     return runtime(info, threads)

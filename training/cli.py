@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from streetwatch.errors import InputError
+from streetwatch.inference.runtime_names import RUNTIME_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -116,7 +117,7 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--runtime",
         default=None,
-        choices=["onnxruntime", "openvino"],
+        choices=RUNTIME_NAMES,
         help="the Detector's runtime (default onnxruntime; openvino for an OpenVINO IR, the only one that runs it)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")

@@ -15,7 +15,8 @@ import pytest
 
 from streetwatch.errors import InputError, ModelError
 from streetwatch.inference import Detector
-from streetwatch.inference.runtimes import RUNTIME_NAMES, open_runtime, openvino_available
+from streetwatch.inference.runtime_names import RUNTIME_CHOICES
+from streetwatch.inference.runtimes import open_runtime, openvino_available
 from streetwatch.models.registry import list_releases
 
 needs_openvino = pytest.mark.skipif(not openvino_available(), reason="the openvino extra is not installed")
@@ -72,7 +73,7 @@ def test_unknown_runtime_is_refused_with_the_nearest_name(tiny_onnx: Path, name:
     with pytest.raises(InputError) as info:
         Detector(tiny_onnx, runtime=name)
     message = str(info.value)
-    assert f"unknown runtime {name!r}" in message and ", ".join(RUNTIME_NAMES) in message
+    assert f"unknown runtime {name!r}" in message and ", ".join(RUNTIME_CHOICES) in message
     assert hint in message
 
 
