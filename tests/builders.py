@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from streetwatch.inference.detections import Detections
 
 TINY_NAMES = ("car", "garbage", "fire")
+T = TypeVar("T")
 
 
 def mock_detections(
@@ -82,11 +84,13 @@ def export_onnx(pt_path: Path, imgsz: int, **kwargs: object) -> Path:
     return Path(yolo(pt_path).export(format="onnx", imgsz=imgsz, simplify=False, **kwargs))
 
 
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    """Poll `predicate` until it holds; fail naming `what` after `timeout` seconds."""
+def wait_until(predicate: Callable[[], T], what: str, timeout: float = 20.0, poll_s: float = 0.05) -> T:
+    """Poll `predicate` until it returns something truthy and return that value; fail naming `what`
+    after `timeout` seconds. `poll_s`: the pause between polls (longer where each poll asks a live server)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from builders import wait_until
 from case_builders import file_new
 from live_server import LiveServer, free_port, make_token, start_server, stop_server
 
@@ -39,14 +39,14 @@ class Receiver:
         self.plan.write_text(json.dumps(plan))
         command = [sys.executable, str(RECEIVER), str(self.port), SECRET, str(self.plan), str(self.records)]
         self.process = subprocess.Popen(command)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{self.port}/", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("receiver did not start")
+        wait_until(self._answers, "the receiver to answer", timeout=30, poll_s=0.1)
+
+    def _answers(self) -> bool:
+        try:
+            httpx.get(f"http://127.0.0.1:{self.port}/", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return True
 
     def stop(self) -> None:
         if self.process is not None:
@@ -55,16 +55,6 @@ class Receiver:
 
     def rows(self) -> list[dict]:
         return [json.loads(line) for line in self.records.read_text().splitlines()] if self.records.is_file() else []
-
-
-def wait_for(predicate, seconds: float = 90):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.fixture
@@ -107,7 +97,7 @@ def test_nothing_lost_or_doubled_through_faults(forwarding) -> None:  # type: ig
         cases = [file_new(client, token, device, cameras[0], seed=960 + i) for i in range(4)]
     # The platform is down: the first case waits in the queue, retried.
     accept(live, cases[0]["id"])
-    wait_for(lambda: any(d["attempts"] >= 2 for d in deliveries(live)))
+    wait_until(lambda: any(d["attempts"] >= 2 for d in deliveries(live)), "a second attempt", 90, poll_s=0.2)
     assert deliveries(live)[0]["status"] == "pending" and "ConnectError" in deliveries(live)[0]["last_error"]
 
     # It comes up failing: a 500, a lost response, a slow one (past the sender's 1 s timeout).
@@ -123,7 +113,7 @@ def test_nothing_lost_or_doubled_through_faults(forwarding) -> None:  # type: ig
     live.base_url = restarted.base_url
     accept(live, cases[3]["id"])
 
-    wait_for(lambda: len(deliveries(live, status="delivered")) == 4, seconds=120)
+    wait_until(lambda: len(deliveries(live, status="delivered")) == 4, "all four delivered", 120, poll_s=0.2)
     rows = receiver.rows()
     kept = [r for r in rows if r["kept"]]
     assert sorted(r["case_id"] for r in kept) == sorted(c["id"] for c in cases)  # each case kept once
@@ -142,14 +132,14 @@ def test_refused_delivery_is_dead_lettered_and_can_be_retried(forwarding) -> Non
     with live.client() as client:
         case = file_new(client, token, device, cameras[0], seed=970)
     accept(live, case["id"])
-    [dead] = wait_for(lambda: deliveries(live, status="dead"))
+    [dead] = wait_until(lambda: deliveries(live, status="dead"), "the refused delivery dead-lettered", 90, poll_s=0.2)
     assert (dead["case_id"], dead["attempts"]) == (case["id"], 1)  # a 4xx is not retried
     assert dead["last_error"].startswith("HTTP 400")
     with live.reviewer_client() as reviewer:
         retried = reviewer.post(f"/api/v1/deliveries/{dead['id']}/retry")
         assert retried.status_code == 200 and retried.json()["status"] == "pending"
         assert reviewer.post(f"/api/v1/deliveries/{dead['id']}/retry").status_code in (409, 200)
-    [done] = wait_for(lambda: deliveries(live, status="delivered"))
+    [done] = wait_until(lambda: deliveries(live, status="delivered"), "the retried delivery delivered", 90, poll_s=0.2)
     assert done["delivery_id"] == dead["delivery_id"]  # the same delivery, so the platform can dedupe
     assert [r["kept"] for r in receiver.rows()] == [False, True]
 
