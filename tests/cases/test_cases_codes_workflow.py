@@ -4,11 +4,11 @@ routing to departments, deadlines (处置时限), overdue marking. Live servers,
 from __future__ import annotations
 
 import subprocess
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from builders import wait_until
 from case_builders import file_new
 from live_server import LiveServer, make_token, start_server, stop_server
 
@@ -172,12 +172,12 @@ def test_overdue_cases_are_marked(tmp_path: Path) -> None:
                 for step in ("accepted", "dispatched"):
                     response = reviewer.post(f"/api/v1/cases/{case['id']}/transitions", json={"to": step})
                     assert response.status_code == 200, response.text
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                overdue = reviewer.get("/api/v1/cases", params={"overdue": "true"}).json()["items"]
-                if overdue:
-                    break
-                time.sleep(0.2)
+            overdue = wait_until(
+                lambda: reviewer.get("/api/v1/cases", params={"overdue": "true"}).json()["items"],
+                "an overdue case",
+                30,
+                poll_s=0.2,
+            )
             assert [c["id"] for c in overdue] == [garbage["id"]]
             assert reviewer.get(f"/api/v1/cases/{garbage['id']}").json()["overdue"] is True
             assert reviewer.get(f"/api/v1/cases/{parking['id']}").json()["overdue"] is False

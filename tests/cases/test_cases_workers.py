@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from builders import wait_until
 from live_server import start_server, stop_server
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads child processes from /proc")
@@ -45,19 +45,20 @@ def test_workers_die_with_a_killed_parent_and_the_port_is_free_again(tmp_path: P
     db = f"sqlite:///{tmp_path / 'cases.db'}"
     first = start_server(db, tmp_path, workers=2)
     port = int(first.base_url.rsplit(":", 1)[1])
-    workers: set[int] = set()
+    workers: set[int] = set()  # the latest seen, killed in `finally` whatever failed
+
+    def started() -> bool:
+        nonlocal workers
+        workers = workers_of(first.process.pid)
+        return len(workers) >= 2
+
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(workers) < 2:
-            workers = workers_of(first.process.pid)
-            time.sleep(0.2)
+        wait_until(started, "the two workers to start", 60, poll_s=0.2)
         assert len(workers) == 2, workers
         os.kill(first.process.pid, signal.SIGKILL)  # the supervisor dies without cleaning up
         first.process.wait(timeout=10)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(alive(p) for p in workers):
-            time.sleep(0.2)
-        assert not any(alive(p) for p in workers), "workers still serving after their parent was killed"
+        gone = "the workers to exit after their parent was killed"
+        wait_until(lambda: not any(alive(p) for p in workers), gone, 20, poll_s=0.2)
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{first.base_url}/healthz", timeout=2)
         second = start_server(db, tmp_path, workers=2, port=port)  # "Address already in use" before

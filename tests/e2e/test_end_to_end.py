@@ -15,12 +15,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from builders import wait_until
 from fault_proxy import FaultProxy
 
 from streetwatch.demo.processes import free_port, wait_healthy
@@ -107,15 +107,6 @@ def _cases(url: str, reviewer: str) -> list[dict]:
     return response.json()["items"]
 
 
-def _wait(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
 def test_case_filed_once_with_its_evidence_across_a_kill_mid_delivery(
     tmp_path: Path, case_service: tuple[str, str, str]
 ) -> None:
@@ -141,7 +132,7 @@ def test_case_filed_once_with_its_evidence_across_a_kill_mid_delivery(
                 stderr=subprocess.STDOUT,
             )
         try:
-            _wait(lambda: len(_cases(url, reviewer)) == 1, 90, "the case to reach the case service")
+            wait_until(lambda: len(_cases(url, reviewer)) == 1, "the case to reach the case service", 90, poll_s=0.3)
             edge.send_signal(signal.SIGKILL)  # a power cut: no drain, no goodbye
             edge.wait(10)
         finally:

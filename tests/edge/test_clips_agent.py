@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import pytest
+from builders import wait_until
 from live_cases import CaseService
 from prometheus_client import CollectorRegistry, generate_latest
 from test_agent import agent_config, bus_video, coco_model
@@ -77,7 +78,6 @@ def test_a_parking_case_from_a_real_rtsp_camera_carries_its_clip(
 ) -> None:
     """The same bus, live from a real RTSP server at its real rate (rule time is arrival time)."""
     import threading
-    import time
 
     from edge_builders import free_port
     from rtsp_server import RtspServer, annexb_units
@@ -99,13 +99,7 @@ def test_a_parking_case_from_a_real_rtsp_camera_carries_its_clip(
     runner = threading.Thread(target=agent.run, daemon=True)
     runner.start()
     try:
-        deadline = time.monotonic() + 60
-        cases: list[dict] = []
-        while time.monotonic() < deadline:
-            cases = case_service.cases(camera_id)
-            if cases:
-                break
-            time.sleep(0.3)
+        cases = wait_until(lambda: case_service.cases(camera_id), "a case from the camera", 60, poll_s=0.3)
     finally:
         agent.stop()
         runner.join(30)
