@@ -3,7 +3,7 @@
     OUT/train.txt, val.txt, test.txt   absolute image paths inside the built data set
     OUT/data.yaml                      ultralytics data file over those lists (names = the data set's)
     OUT/heldout.txt, heldout.yaml      every image of the left-out sources (all splits), to evaluate on
-    OUT/manifest.json                  the data set's content hash, the mix settings, counts per source
+    OUT/manifest.json                  the data set's `content_sha256`, the mix settings, counts per source
 
 A mix never moves an image between splits: it only leaves images out. Left-out sources lose their
 train, val and test images (val would otherwise pick the best epoch on them); a capped source keeps
@@ -111,7 +111,9 @@ def make_mix(data_dir: Path, out: Path, spec: MixSpec) -> dict[str, object]:
         "format": MIX_FORMAT,
         "version": 1,
         "data": str(root),
-        "data_content_sha256": built["content_sha256"],
+        # The same key as the built data set's manifest: `train` reads `content_sha256` from the manifest
+        # beside data.yaml and `export` carries it into the release, for a mix as for a whole data set.
+        "content_sha256": built["content_sha256"],
         "exclude": list(spec.exclude),
         "caps": spec.caps,
         "seed": spec.seed,

@@ -125,7 +125,7 @@ def test_mix_leaves_sources_out_and_caps(
     code = main(["data", "mix", str(out), "--out", str(mix), "--exclude-source", "fire-smoke", "--cap", "garbage-cn=1"])
     assert code == 0
     manifest = json.loads((mix / "manifest.json").read_text())
-    assert manifest["data_content_sha256"] == json.loads((out / "manifest.json").read_text())["content_sha256"]
+    assert manifest["content_sha256"] == json.loads((out / "manifest.json").read_text())["content_sha256"]
     train = (mix / "train.txt").read_text().split()
     assert len(train) == 1 and all("garbage-cn__" in Path(p).name for p in train)
     held = (mix / "heldout.txt").read_text().split()

@@ -10,6 +10,7 @@ import pytest
 
 from streetwatch.errors import InputError, ModelError
 from streetwatch.inference.detector import Detector
+from streetwatch.models.manifest import Trained
 from streetwatch.models.registry import load_release
 from streetwatch.training.evaluate import evaluate
 from streetwatch.training.export import ExportOptions, export_release
@@ -228,3 +229,51 @@ def test_quantize_adds_an_int8_file_to_a_release_and_keeps_its_hand_written_card
     refused = add_int8(folder, synthetic_yaml, tmp_path / "work2", max_drop=-1.0, out=log)
     assert "INT8 not shipped" in log.getvalue() and "kept q8-int8.xml" in log.getvalue()
     assert refused == load_release(folder).manifest and refused.provenance.int8.accepted  # type: ignore[union-attr]
+
+
+MIX_RECIPE = """
+name: mini-mix
+data_root: {root}
+sources:
+  - name: garbage-cn
+    path: garbage-cn
+    mapping: {mappings}/garbage-cn.yaml
+  - name: fire-smoke
+    path: fire-smoke
+    mapping: {mappings}/fire-smoke.yaml
+split:
+  ratios: [0.6, 0.2, 0.2]
+  seed: 1
+classes:
+  min_instances: 0
+"""
+
+
+def test_a_release_trained_on_a_mix_names_the_built_data_sets_content_hash(tmp_path: Path) -> None:
+    """build -> mix -> train -> export: the release manifest carries the data set's `content_sha256`."""
+    pytest.importorskip("ultralytics")
+    from streetwatch.cli import main
+    from streetwatch.training.config import TrainConfig
+    from streetwatch.training.train import run_training
+
+    tests_dir = Path(__file__).resolve().parents[1]
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        MIX_RECIPE.format(root=tests_dir / "data" / "datasets", mappings=tests_dir.parent / "datasets" / "mappings")
+    )
+    built, mix = tmp_path / "built", tmp_path / "mix"
+    assert main(["data", "--no-progress", "build", str(recipe), "--out", str(built)]) == 0
+    assert main(["data", "mix", str(built), "--out", str(mix)]) == 0
+    content_sha256 = json.loads((built / "manifest.json").read_text())["content_sha256"]
+    assert len(content_sha256) == 64
+
+    config = TrainConfig(
+        data=mix / "data.yaml", base="yolov8n.yaml", epochs=1, imgsz=64, batch=4, workers=0, project=tmp_path, name="r"
+    )
+    run = run_training(config, out=io.StringIO())
+    folder = export_release(ExportOptions(run=run, name="mixed", version="0.1.0", releases_dir=tmp_path / "rel"))
+    data = json.loads((folder / "manifest.json").read_text())["provenance"]["data"]
+    assert data["content_sha256"] == content_sha256
+    assert data["manifest_file"] == "manifest.json"  # the mix's own manifest, hashed beside it
+    provenance = load_release(folder).manifest.provenance  # and the registry's strict reading keeps it
+    assert isinstance(provenance, Trained) and provenance.data.content_sha256 == content_sha256
