@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from streetwatch.inference.runtime_names import RUNTIME_CHOICES
+
 FPS = 25
 SIZE = (1920, 1080)
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +93,7 @@ def register(benches: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--runtime",
         default="auto",
-        choices=["auto", "onnxruntime", "openvino"],
+        choices=RUNTIME_CHOICES,
         help="the new path's runtime; auto: the faster of the two, measured here first",
     )
     parser.add_argument("--static-share", type=float, default=1 / 3, help="share of cameras watching a static scene")
