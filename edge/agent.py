@@ -1,12 +1,14 @@
-"""The edge agent: wiring and lifecycle. Camera workers -> pipeline (pipeline.py) -> outbox -> sender.
+"""The edge agent: wiring and lifecycle. Camera workers -> pipeline (pipeline.py) -> evidence worker
+(evidence_worker.py) -> outbox -> sender.
 
-Threads: one per camera (read, sample, health), one pipeline (batched detection, tracking, rules,
-evidence, outbox), one sender, and the local API. Cameras share the box's detector unless a camera
-names its own model; cameras with the same model settings share one session, and a batch never
-mixes models. `run()` returns when asked to stop (SIGTERM) or,
-with `stop_when_sources_end`, when every file has played; either way it drains: frames already
-sampled are judged, cases already confirmed are stored, and delivery is tried for up to
-`drain_timeout_s` (what is left stays in the outbox for the next start).
+Threads: one per camera (read, sample, health), one pipeline (batched detection, tracking, rules),
+one evidence worker (builds each confirmed case's evidence and stores it in the outbox), one
+sender, and the local API. Cameras share the box's detector unless a camera names its own model;
+cameras with the same model settings share one session, and a batch never mixes models. `run()`
+returns when asked to stop (SIGTERM) or, with `stop_when_sources_end`, when every file has played;
+either way it drains: frames already sampled are judged, cases already confirmed are built and
+stored, and delivery is tried for up to `drain_timeout_s` (what is left stays in the outbox for
+the next start).
 
 The API and the metrics read the agent through `status()` and `latest_frame()` (status.py).
 """
@@ -24,6 +26,7 @@ from streetwatch.edge.change import FrameSkipper, SkipSettings
 from streetwatch.edge.clips import Clip, ClipRecorder
 from streetwatch.edge.config import CameraConfig, EdgeConfig, is_file_source, source_kind
 from streetwatch.edge.detectors import LoadedModel, ModelPool
+from streetwatch.edge.evidence_worker import EvidenceWorker
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.metrics import EdgeMetrics
 from streetwatch.edge.outbox import Outbox
@@ -58,7 +61,7 @@ class EdgeAgent:
             when_full=storage.when_full,
         )
         self.metrics = EdgeMetrics(self.status)
-        self.case_outcomes: Tally[tuple[str, str]] = Tally()  # (violation, outcome), pipeline and sender
+        self.case_outcomes: Tally[tuple[str, str]] = Tally()  # (violation, outcome), evidence worker and sender
         self.health_events: Tally[tuple[str, str]] = Tally()  # (camera, problem)
         self.pool = ModelPool(config)
         try:
@@ -75,7 +78,8 @@ class EdgeAgent:
             on_result=lambda outcome, violation: self.case_outcomes.add((violation, outcome)),
         )
         self.cameras: dict[str, CameraRuntime] = {}
-        self.pipeline = Pipeline(self.cameras, self.outbox, self.metrics, self.case_outcomes, self.health_events)
+        self.evidence = EvidenceWorker(self.outbox, self.case_outcomes)
+        self.pipeline = Pipeline(self.cameras, self.outbox, self.metrics, self.evidence, self.health_events)
         # Each camera sampled as often as its zones need, cameras of one interval spread over it.
         enabled = [resolved_camera(config, camera) for camera in config.cameras if camera.enabled]
         spread = phases([(camera.id, camera_interval(config, camera)) for camera in enabled])
@@ -182,6 +186,7 @@ class EdgeAgent:
             self._install_signal_handlers()
         api = self._start_api()
         self.sender.start()
+        self.evidence.start()
         pipeline = threading.Thread(target=self.pipeline.run, name="pipeline", daemon=True)
         pipeline.start()
         for runtime in self.cameras.values():
@@ -208,6 +213,7 @@ class EdgeAgent:
             runtime.worker.join(timeout=self.config.reconnect.stall_timeout_s + 2)
         self.pipeline.finish()
         pipeline.join(timeout=60)
+        self.evidence.finish(timeout=120)  # every confirmed case stored before delivery is tried
         for camera_id, runtime in self.cameras.items():
             log.info(
                 "camera %s: %d frames judged, %d sampled frames dropped (the detector was busy)",

@@ -7,9 +7,9 @@ or encoded, so buffering and cutting cost almost no CPU (figures in docs/edge.md
 bench clips`).
 
 Threads: `PacketRing` belongs to the camera's thread (the source pushes every packet before it
-decides what to decode). The pipeline thread asks for a clip with `ClipRecorder.request`; the
-camera thread cuts it once a packet past its end arrives (or the stream ends) and hands the MP4
-file to `deliver`. The cut happens in the camera thread because the MP4 muxer copies the
+decides what to decode). The evidence worker asks for a clip with `ClipRecorder.request` once the
+case is stored; the camera thread cuts it once a packet past its end arrives (or the stream ends)
+and hands the MP4 file to `deliver`. The cut happens in the camera thread because the MP4 muxer copies the
 parameters from the live input stream, which the camera thread owns and closes.
 
 Bounds: at least `buffer_s` seconds (at most one GOP more) and at most `buffer_bytes` bytes,

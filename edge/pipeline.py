@@ -1,9 +1,12 @@
-"""The pipeline: camera workers' frames -> mailbox -> batched detection -> rules -> evidence -> outbox.
+"""The pipeline: camera workers' frames -> mailbox -> batched detection -> rules -> evidence worker.
 
 Camera threads put their newest sampled frame into a one-slot-per-camera `Mailbox`; the pipeline
 thread takes batches (oldest frames first, one model per batch), runs the detector, and judges
-each frame: rules, evidence, outbox. Nothing here starts threads or knows about the API; the
-agent (agent.py) wires the parts and runs the lifecycle.
+each frame with its camera's rules. A frame's decision ends there (`Judged`, the latency metric);
+each violation it confirmed goes to the evidence worker (evidence_worker.py), which builds and
+stores the case in its own thread, so no camera's frames wait behind another camera's evidence.
+Nothing here starts threads or knows about the API; the agent (agent.py) wires the parts and runs
+the lifecycle.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import numpy.typing as npt
 
 from streetwatch.edge.camera_rules import CameraRules
 from streetwatch.edge.change import FrameSkipper, Thumb, change_thumbnail
-from streetwatch.edge.clips import ClipRecorder, clip_wait_s
+from streetwatch.edge.clips import ClipRecorder
 from streetwatch.edge.config import CameraConfig, is_file_source
 from streetwatch.edge.detectors import LoadedModel
 from streetwatch.edge.events import Observation, ViolationEvent
+from streetwatch.edge.evidence_worker import EvidenceWorker
 from streetwatch.edge.health import HealthMonitor
 from streetwatch.edge.metrics import EdgeMetrics
 from streetwatch.edge.outbox import Outbox
@@ -36,7 +40,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CameraRuntime:
-    """One camera's parts; `latest`, `judged` and `cases` are written by the pipeline thread only."""
+    """One camera's parts; `latest` and `judged` are written by the pipeline thread only, `cases` by
+    the evidence worker only."""
 
     config: CameraConfig
     model: LoadedModel
@@ -45,7 +50,7 @@ class CameraRuntime:
     worker: CameraWorker
     latest: tuple[npt.NDArray[np.uint8], Detections] | None = None  # for the snapshot endpoint
     judged: int = 0
-    cases: int = 0
+    cases: int = 0  # stored in the outbox
     skipper: FrameSkipper | None = None  # None: every frame is inferred (sampling.skip_unchanged off)
     clips: ClipRecorder | None = None  # this camera's packet ring (cameras[].clip.enabled)
 
@@ -117,13 +122,13 @@ class Pipeline:
         cameras: Mapping[str, CameraRuntime],  # the agent's; it may add cameras before the first frame
         outbox: Outbox,
         metrics: EdgeMetrics,
-        case_outcomes: Tally[tuple[str, str]],
+        evidence: EvidenceWorker,
         health_events: Tally[tuple[str, str]],
     ) -> None:
         self.cameras = cameras
-        self.outbox = outbox
+        self.outbox = outbox  # health events only: cases go through `evidence`
         self.metrics = metrics
-        self.case_outcomes = case_outcomes  # (violation, outcome): filed / dropped_disk_full
+        self.evidence = evidence  # builds and stores each confirmed case (its own thread)
         self.health_events = health_events  # (camera, problem): times the problem started
         self.mailbox = Mailbox()
         self.done = threading.Event()  # set: judge what is in the mailbox, then return
@@ -188,24 +193,8 @@ class Pipeline:
         camera_id = runtime.config.id
         obs = Observation(camera_id, frame.t, frame.wall, frame.image, detections)
         events = runtime.rules.step(obs, healthy=pending.healthy)
-        for event in events:
-            bundle = runtime.model.evidence.build(event, runtime.config)
-            clips = runtime.clips
-            stored = self.outbox.enqueue(bundle, clip_wait_s=None if clips is None else clip_wait_s(clips.config))
-            if stored and clips is not None:  # cut by the camera's thread once the span has passed
-                clips.request(str(event.event_id), event.first_seen.t, event.confirmed.t)
-            outcome = "filed" if stored else "dropped_disk_full"
-            self.case_outcomes.add((event.violation.value, outcome))
-            runtime.cases += int(stored)
-            log.info(
-                "camera %s zone %s: %s confirmed -> case %s %s%s",
-                camera_id,
-                event.zone_id,
-                event.violation,
-                event.event_id,
-                outcome,
-                " [urgent]" if event.urgent else "",
-            )
+        for event in events:  # the case is built and stored by the evidence worker; the decision is made
+            self.evidence.submit(runtime, event)
         self.metrics.latency.observe(time.monotonic() - frame.captured)
         runtime.judged += 1
         runtime.latest = (frame.image, detections)

@@ -17,15 +17,21 @@ SIZE = (640, 360)
 BUS_AT = (300, 140, 600, 350)  # where the bus parks in the street scene (x1, y1, x2, y2)
 
 
-def street_scene() -> np.ndarray:
-    return cv2.resize(cv2.imread(str(STREET)), SIZE)
+def street_scene(size: tuple[int, int] = SIZE) -> np.ndarray:
+    return cv2.resize(cv2.imread(str(STREET)), size)
+
+
+def scaled(xy: tuple[int, ...], size: tuple[int, int]) -> tuple[int, ...]:
+    """Pixel coordinates given for SIZE (x, y, x, y, ...), in a picture of `size`."""
+    return tuple(round(v * size[i % 2] / SIZE[i % 2]) for i, v in enumerate(xy))
 
 
 def with_bus(scene: np.ndarray) -> np.ndarray:
+    """The bus parked at BUS_AT (scaled to the scene's size)."""
     x1, y1, x2, y2 = BUS_BOX
     bus = cv2.imread(str(IMAGES / "bus.jpg"))[y1:y2, x1:x2]
     out = scene.copy()
-    bx1, by1, bx2, by2 = BUS_AT
+    bx1, by1, bx2, by2 = scaled(BUS_AT, (scene.shape[1], scene.shape[0]))
     out[by1:by2, bx1:bx2] = cv2.resize(bus, (bx2 - bx1, by2 - by1))
     return out
 
@@ -58,8 +64,10 @@ def write_video(
     return path
 
 
-def bus_parks_video(path: Path, seconds: int = 14, appears_at: int = 3, fps: int = 5) -> Path:
-    """A static street; at `appears_at` seconds a bus pulls in and stays."""
-    scene = street_scene()
+def bus_parks_video(
+    path: Path, seconds: int = 14, appears_at: int = 3, fps: int = 5, size: tuple[int, int] = SIZE
+) -> Path:
+    """A static street; at `appears_at` seconds a bus pulls in and stays (never, if that is past `seconds`)."""
+    scene = street_scene(size)
     parked = with_bus(scene)
     return write_video(path, lambda i: parked if i >= appears_at * fps else scene, seconds * fps, fps=fps)
