@@ -368,6 +368,7 @@ class Trial:
     measured_s: float
     skipped_static: int = 0
     latest: Late | None = None  # the decision furthest beyond its camera's interval
+    reconnects: int = 0  # camera reconnections over the trial (a stalled read, a broken stream)
     cases: dict[CaseKey, int] = field(default_factory=dict)  # over the whole trial, warm-up included
     decisions: dict[str, int] = field(default_factory=dict)  # per violation: zone judgements in the window
 
@@ -395,7 +396,7 @@ class Trial:
             f"N={self.n:3d}: p95 beyond interval {self.p95_over:5.2f} s, judged {self.judged_share:4.2f} of asked, "
             f"read {self.read_rate:5.1f} fps (worst camera); inferences {self.inferred / self.measured_s:5.1f}/s, "
             f"skipped {self.skipped / self.measured_s:5.1f}/s ({self.skipped_static / self.measured_s:4.1f} static); "
-            f"cases: {cases} -> {verdict}{worst}"
+            f"cases: {cases}{f'; reconnects {self.reconnects}' if self.reconnects else ''} -> {verdict}{worst}"
         )
 
 
@@ -423,6 +424,7 @@ def run_trial(made: Setup, detector: object, trial_s: float, warmup: float) -> T
     time.sleep(max(0.0, trial_s - warmup))
     read_end = packets_read(agent)
     end_measure = time.monotonic()
+    reconnects = sum(runtime.worker.state.reconnects for runtime in agent.cameras.values())
     agent.stop()
     thread.join(timeout=120)
     start_measure = started + warmup
@@ -452,6 +454,7 @@ def run_trial(made: Setup, detector: object, trial_s: float, warmup: float) -> T
         measured_s=measured,
         skipped_static=sum(1 for j in skipped if views[j.camera_id].scene == "static"),
         latest=max(late, key=lambda entry: entry.over_s) if late else None,
+        reconnects=reconnects,
         cases=cases,
         decisions=decisions,
     )
