@@ -63,16 +63,25 @@ class Sampler:
         self.interval = 1.0 / sample_fps
         self.phase_s = phase_s if 0 < phase_s <= self.interval else self.interval
         self.next_due: float | None = None
+        self.early_s = 1e-6  # how much earlier than due a frame may come and still be kept
+
+    def frames_come_every(self, spacing_s: float) -> None:
+        """The frames this source can hand over come about `spacing_s` apart (a keyframe-only
+        decoder: one per GOP). A frame arriving up to half of that before the due time is the one
+        nearest to it, so it is kept: otherwise a few milliseconds of network jitter push the sample
+        to the next keyframe a whole GOP later, and a camera sampled once per GOP (1 frame/s, 1 s
+        GOP) whose due times fall on its keyframes' arrival loses a third to a half of its samples."""
+        self.early_s = max(1e-6, min(spacing_s, self.interval) / 2)
 
     def is_due(self, t: float) -> bool:
         """Would `due(t)` keep a frame at `t`? (No state change: asked before paying for a decode.)"""
-        return self.next_due is None or t >= self.next_due - 1e-6
+        return self.next_due is None or t >= self.next_due - self.early_s
 
     def due(self, t: float) -> bool:
         if self.next_due is None:
             self.next_due = t + self.phase_s
             return True
-        if t >= self.next_due - 1e-6:
+        if t >= self.next_due - self.early_s:
             # Stay on the grid, but never build a backlog after a stall.
             base = t if t - self.next_due > self.interval else self.next_due
             self.next_due = base + self.interval
@@ -183,6 +192,8 @@ class PyAvSource(FrameSource):
                         self.gop_s = media_t - last_key
                         if self.mode == "auto":
                             keyframes_only = self.gop_s <= sampler.interval * 1.05
+                        if keyframes_only:
+                            sampler.frames_come_every(self.gop_s)
                     last_key = media_t
                 if keyframes_only and not packet.is_keyframe:
                     continue

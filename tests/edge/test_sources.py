@@ -88,6 +88,20 @@ def test_sampler_keeps_the_grid_without_backlog() -> None:
     assert picked == [0.0, 1.0, 2.01, 7.3, 8.3]
 
 
+@pytest.mark.parametrize("interval_s", [1.0, 10.0])
+def test_keyframes_arriving_a_little_early_are_kept_so_the_rate_holds(interval_s: float) -> None:
+    """A 1 s GOP over a network: each keyframe arrives a few ms before or after its second. The
+    sampler's due times fall on those arrivals (the first sample is a keyframe), so without the
+    tolerance an early keyframe is skipped and the sample waits a whole GOP for the next one."""
+    jitter = [0.0, -0.01, 0.02, -0.03, 0.01, -0.02, 0.03, -0.005]
+    arrivals = [k + jitter[k % len(jitter)] for k in range(121)]
+    sampler = Sampler(1 / interval_s)
+    sampler.frames_come_every(1.0)
+    kept = [t for t in arrivals if sampler.due(t)]
+    assert len(kept) == 1 + int(120 / interval_s)
+    assert max(b - a for a, b in pairwise(kept)) <= interval_s + 0.1
+
+
 class _Stream:
     """An HTTP server streaming an MPEG-TS file, looping; `kill()` cuts it off mid-stream. `seconds`:
     the file's duration, to send it at its real rate (default: 16 KB every 20 ms)."""
