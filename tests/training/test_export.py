@@ -277,3 +277,4 @@ def test_a_release_trained_on_a_mix_names_the_built_data_sets_content_hash(tmp_p
     assert data["manifest_file"] == "manifest.json"  # the mix's own manifest, hashed beside it
     provenance = load_release(folder).manifest.provenance  # and the registry's strict reading keeps it
     assert isinstance(provenance, Trained) and provenance.data.content_sha256 == content_sha256
+    assert f"content sha256 `{content_sha256}`" in (folder / "README.md").read_text()  # and the card names it
