@@ -38,6 +38,12 @@ class _Strict(BaseModel):
 
 
 # -- evaluation ------------------------------------------------------------------------------------
+class SourceMetrics(_Strict):
+    images: int = Field(ge=0)
+    instances: dict[str, int]
+    map50: dict[str, float]
+
+
 class ClassMetrics(_Strict):
     instances: int = Field(ge=0)
     precision: float
@@ -59,6 +65,10 @@ class Evaluation(_Strict):
     per_class: dict[str, ClassMetrics]
     false_alarm_rate: float
     negative_images: int = Field(ge=0)
+    per_source: dict[str, SourceMetrics] | None = Field(
+        default=None,
+        description="mAP50 per class on each source's images of the split (None: the data names no sources)",
+    )
 
 
 # -- files and attribution -------------------------------------------------------------------------

@@ -82,6 +82,15 @@ def evaluation(report: EvalReport) -> Evaluation:
         },
         false_alarm_rate=round(report.false_alarms.rate, 4),
         negative_images=report.false_alarms.negative_images,
+        per_source={
+            src.source: {
+                "images": src.images,
+                "instances": src.instances,
+                "map50": {c: round(v, 4) for c, v in src.map50.items()},
+            }
+            for src in report.by_source
+        }
+        or None,
     )
 
 

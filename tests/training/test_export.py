@@ -278,3 +278,9 @@ def test_a_release_trained_on_a_mix_names_the_built_data_sets_content_hash(tmp_p
     provenance = load_release(folder).manifest.provenance  # and the registry's strict reading keeps it
     assert isinstance(provenance, Trained) and provenance.data.content_sha256 == content_sha256
     assert f"content sha256 `{content_sha256}`" in (folder / "README.md").read_text()  # and the card names it
+    # The test split's figures per source, as `eval` reports them, are in the manifest and the card.
+    tested = {Path(line).name.split("__")[0] for line in (mix / "test.txt").read_text().splitlines()}
+    per_source = json.loads((folder / "manifest.json").read_text())["metrics"]["per_source"]
+    assert set(per_source) == tested and all(s["images"] > 0 for s in per_source.values())
+    assert sum(s["images"] for s in per_source.values()) == len((mix / "test.txt").read_text().splitlines())
+    assert "mAP50 per source of the `test` split" in (folder / "README.md").read_text()
