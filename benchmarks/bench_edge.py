@@ -23,9 +23,10 @@ confirms cases. N "holds" when, over the measured window:
 - every camera was judged >= 90 % of the times its interval asks for;
 - every reader keeps up with its live stream (>= 95 % of 25 frames/s read).
 The largest N that holds is found by doubling, then bisection, within a time budget per path; the
-new path starts from twice today's result, and its trials measure eight intervals of its slowest
-camera (`--measured-intervals`) after one of warm-up, so that a camera sampled every 15 s gives
-enough decisions for its p95. A failing trial names its latest decision and how much of it the
+new path starts from twice today's result. Every trial of both paths measures eight intervals of
+the new path's slowest camera (`--measured-intervals`) after one of warm-up, so that a camera
+sampled every 15 s gives enough decisions for its p95, and both paths confirm (and pay the
+evidence of) the same kinds of cases. A failing trial names its latest decision and how much of it the
 pipeline took. Then both paths run on the same cameras for
 `--decide-s` and their cases are compared per (camera, zone, violation): the command fails (exit
 1) when the new path missed one that today's path confirmed.
@@ -74,19 +75,19 @@ def register(benches: argparse._SubParsersAction) -> None:
         default=None,
         help="the new path's model file (default: --model), e.g. a release's INT8 OpenVINO IR",
     )
-    parser.add_argument("--trial-s", type=float, default=16.0, help="seconds per trial of today's path (4 warm-up)")
     parser.add_argument(
-        "--new-trial-s",
+        "--trial-s",
         type=float,
         default=None,
-        help="seconds per trial of the new path, warm-up included (default: from --measured-intervals)",
+        help="seconds per trial of either path, warm-up included (default: from --measured-intervals)",
     )
     parser.add_argument(
         "--measured-intervals",
         type=float,
         default=8.0,
-        help="the new path's measured window, in intervals of its slowest camera (after one interval of warm-up)",
+        help="each trial's measured window, in intervals of the new path's slowest camera (after one of warm-up)",
     )
+    parser.add_argument("--start", type=int, default=4, help="today's path: the first N tried")
     parser.add_argument("--budget-s", type=float, default=600.0, help="time budget per path")
     parser.add_argument("--max-streams", type=int, default=200, help="never try more streams than this")
     parser.add_argument("--threads", type=int, default=2, help="inference threads")
@@ -347,13 +348,17 @@ def lateness(judged: list[object], cameras: list[Camera], start: float, end: flo
     return late, shares
 
 
-def new_trial_s(args: argparse.Namespace, slowest: float) -> float:
-    """The new path's trial: one slowest interval of warm-up, then `--measured-intervals` of them.
+def trial_seconds(args: argparse.Namespace, slowest: float) -> float:
+    """Both paths' trial: one interval of the new path's slowest camera as warm-up, then
+    `--measured-intervals` of them.
 
     A camera sampled every 15 s gives only a few intervals in a minute, so one late decision would
-    be the p95 of a small trial; eight intervals or more keep a single outlier from deciding it."""
-    if args.new_trial_s is not None:
-        return float(args.new_trial_s)
+    be the p95 of a small trial; eight intervals or more keep a single outlier from deciding it. And
+    both paths get the same length: in a trial of seconds no parking or garbage case confirms, so a
+    short trial would spare one path the evidence of its cases (JPEGs, plates, public copies: about
+    a second of CPU per parking case at 1080p) that the other path pays."""
+    if args.trial_s is not None:
+        return float(args.trial_s)
     return slowest * (1 + args.measured_intervals)
 
 
@@ -590,16 +595,14 @@ def _main(args: argparse.Namespace) -> int:
             elif "new" in paths:
                 detector, runtime = pick_runtime(args.model_path, args.threads, args.runtime)
             slowest = max(c.interval_s for c in example)
+            trial_s = trial_seconds(args, slowest)
+            print(f"trials: {trial_s:g} s ({slowest:g} s warm-up, the new path's slowest interval)", flush=True)
             if "today" in paths:
                 results["today"] = largest_n(
-                    "today", make(False, "onnxruntime"), today_detector, args.trial_s, 4.0, 1, args
+                    "today", make(False, "onnxruntime"), today_detector, trial_s, slowest, args.start, args
                 )
             if "new" in paths:
-                start = 2 * results.get("today", 4)
-                trial_s = new_trial_s(args, slowest)
-                print(
-                    f"new path trials: {trial_s:g} s ({slowest:g} s warm-up, the slowest camera's interval)", flush=True
-                )
+                start = 2 * results.get("today", args.start)
                 results["new"] = largest_n("new", make(True, runtime), detector, trial_s, slowest, start, args)
                 print(f"new path runtime: {runtime}")
             decided: dict[str, Trial] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streetwatch.benchmarks.bench_edge import Camera, Trial, lateness, missed_cases, new_trial_s, scene_frame, setup
+from streetwatch.benchmarks.bench_edge import Camera, Trial, lateness, missed_cases, scene_frame, setup, trial_seconds
 from streetwatch.edge.pipeline import Judged
 
 
@@ -90,7 +90,7 @@ def test_lateness_measures_each_decision_against_the_previous_capture_and_names_
 
 
 def test_the_new_paths_trial_measures_eight_slowest_intervals_unless_told() -> None:
-    args = argparse.Namespace(new_trial_s=None, measured_intervals=8.0)
-    assert new_trial_s(args, 15.0) == 135.0
-    args.new_trial_s = 60.0
-    assert new_trial_s(args, 15.0) == 60.0
+    args = argparse.Namespace(trial_seconds=None, measured_intervals=8.0)
+    assert trial_seconds(args, 15.0) == 135.0
+    args.trial_seconds = 60.0
+    assert trial_seconds(args, 15.0) == 60.0
