@@ -89,8 +89,8 @@ def test_lateness_measures_each_decision_against_the_previous_capture_and_names_
     assert shares == [1.0, 0.1]
 
 
-def test_the_new_paths_trial_measures_eight_slowest_intervals_unless_told() -> None:
-    args = argparse.Namespace(trial_seconds=None, measured_intervals=8.0)
+def test_a_trial_measures_eight_of_the_slowest_intervals_unless_told() -> None:
+    args = argparse.Namespace(trial_s=None, measured_intervals=8.0)
     assert trial_seconds(args, 15.0) == 135.0
-    args.trial_seconds = 60.0
+    args.trial_s = 60.0
     assert trial_seconds(args, 15.0) == 60.0
