@@ -752,6 +752,13 @@ class StorageConfig(_Model):
         description="over budget after pruning delivered evidence: refuse new cases (urgent still filed) "
         "or delete the oldest undelivered ones",
     )
+    evidence_queue_mb: int = Field(
+        default=256,
+        ge=16,
+        le=16384,
+        description="memory for confirmed cases waiting for their evidence to be built (a 1080p case holds "
+        "about 12 MB of frames); when it is full the pipeline waits rather than drop a case",
+    )
     jpeg_quality: int = Field(default=90, ge=50, le=100, description="evidence JPEG quality")
     privacy_filter: Literal["pixelate", "blur", "none"] = Field(
         default="pixelate",

@@ -8,22 +8,28 @@ behind it. So the pipeline hands each confirmed event over (`submit`) and goes o
 thread builds the bundle, enqueues it into the outbox, asks for its clip (only once the case is
 stored: the outbox attaches a clip to a stored case only), and counts the outcome.
 
-Nothing is lost: the queue is bounded, and a full queue makes `submit` wait (the pipeline slows
-down rather than dropping a case); `finish` stores everything queued before it returns; a case
-whose evidence cannot be built or stored is logged and counted as `failed`, and the worker goes on
-with the next one.
+Nothing is lost: the queue is bounded by the memory its cases' frames hold
+(`storage.evidence_queue_mb`), and a full queue makes `submit` wait (the pipeline slows down
+rather than dropping a case); `finish` stores everything queued before it returns; a case whose
+evidence cannot be built or stored is logged and counted as `failed`, and the worker goes on with
+the next one.
+
+Urgent cases (open burning) are built first: after a restart every camera's parked cars reach
+their dwell time together, and a fire must not wait behind forty parking cases' plates and
+public copies. Bounding by memory rather than by count lets such a burst queue without holding
+the pipeline (a 1080p case holds about 12 MB of frames, a 640x360 one about 1.4 MB).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
 from streetwatch.edge.clips import ClipRecorder, clip_wait_s
-from streetwatch.edge.config import CameraConfig
+from streetwatch.edge.config import CameraConfig, StorageConfig
 from streetwatch.edge.detectors import LoadedModel
 from streetwatch.edge.events import ViolationEvent
 from streetwatch.edge.outbox import Outbox
@@ -31,9 +37,7 @@ from streetwatch.edge.status import Tally
 
 log = logging.getLogger(__name__)
 
-# Cases waiting to be built. Each holds its two frames (about 6 MB each at 1080p) and its dwell
-# crops, so the bound is memory; a box confirms a few cases a minute, far fewer than this.
-QUEUE_CASES = 8
+DEFAULT_QUEUE_BYTES = StorageConfig.model_fields["evidence_queue_mb"].default * 1024**2
 
 
 class FilingCamera(Protocol):
@@ -50,58 +54,87 @@ class CaseJob:
     camera: FilingCamera
     event: ViolationEvent
 
+    @property
+    def nbytes(self) -> int:
+        """The memory its frames and dwell crops hold (the two moments may share one frame)."""
+        frames = {id(m.frame): m.frame.nbytes for m in (self.event.first_seen, self.event.confirmed)}
+        return sum(frames.values()) + sum(view.crop.nbytes for view in self.event.views)
+
 
 class EvidenceWorker:
-    def __init__(self, outbox: Outbox, case_outcomes: Tally[tuple[str, str]], capacity: int = QUEUE_CASES) -> None:
+    def __init__(
+        self, outbox: Outbox, case_outcomes: Tally[tuple[str, str]], max_bytes: int = DEFAULT_QUEUE_BYTES
+    ) -> None:
         self.outbox = outbox
         self.case_outcomes = case_outcomes  # (violation, outcome): filed / dropped_disk_full / failed
-        self._queue: queue.Queue[CaseJob | None] = queue.Queue(maxsize=capacity)
+        self.max_bytes = max_bytes
+        self._cond = threading.Condition()
+        self._urgent: deque[CaseJob] = deque()
+        self._other: deque[CaseJob] = deque()
+        self._bytes = 0  # held by the queued jobs
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="evidence", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def submit(self, camera: FilingCamera, event: ViolationEvent) -> None:
-        """Queue one confirmed case (pipeline thread); waits while `capacity` cases are queued."""
+        """Queue one confirmed case (pipeline thread); waits while the queued cases hold `max_bytes`
+        (a case is always taken into an empty queue, however large)."""
         job = CaseJob(camera, event)
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            log.warning(
-                "camera %s: %d cases wait for their evidence; the pipeline waits too", camera.config.id, self.pending()
-            )
-            self._queue.put(job)
+        size = job.nbytes
+        with self._cond:
+            if self._bytes and self._bytes + size > self.max_bytes:
+                log.warning(
+                    "camera %s: %d cases (%.0f MB) wait for their evidence; the pipeline waits too",
+                    camera.config.id,
+                    self._pending(),
+                    self._bytes / 1024**2,
+                )
+                while self._bytes and self._bytes + size > self.max_bytes:
+                    self._cond.wait()
+            (self._urgent if event.urgent else self._other).append(job)
+            self._bytes += size
+            self._cond.notify_all()
 
     def pending(self) -> int:
         """Cases queued and not yet taken (the one being built is not counted)."""
-        return self._queue.qsize()
+        with self._cond:
+            return self._pending()
+
+    def _pending(self) -> int:
+        return len(self._urgent) + len(self._other)
 
     def finish(self, timeout: float | None = None) -> None:
         """Store every case submitted so far, then end the thread (call once nothing submits any more).
         If the thread was never started, the queue is worked off here."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
         if not self._thread.is_alive() and self._thread.ident is None:
-            self._drain_here()
+            self._run()
             return
-        self._queue.put(None)
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.error("evidence worker still busy after %.0f s; %d case(s) not stored", timeout or 0, self.pending())
 
-    def _drain_here(self) -> None:
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if job is not None:
-                self._file_safely(job)
+    def _take(self) -> CaseJob | None:
+        """The next job, urgent ones first; None once closing and nothing is left."""
+        with self._cond:
+            while not self._urgent and not self._other:
+                if self._closing:
+                    return None
+                self._cond.wait()
+            return (self._urgent or self._other).popleft()
 
     def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            self._file_safely(job)
+        while (job := self._take()) is not None:
+            try:
+                self._file_safely(job)
+            finally:
+                with self._cond:  # its frames are released: a waiting submit may go on
+                    self._bytes -= job.nbytes
+                    self._cond.notify_all()
 
     def _file_safely(self, job: CaseJob) -> None:
         try:

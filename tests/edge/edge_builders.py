@@ -80,26 +80,34 @@ def street_frame(sample_images: list[Path], size: tuple[int, int] = (640, 360)) 
     return cv2.resize(image, size)
 
 
-def make_bundle(frame: np.ndarray, urgent: bool = False, camera_id: str = "cam-1"):  # -> CaseBundle
-    """A real case: a violation event on a real frame, through the real evidence builder."""
-    from zoneinfo import ZoneInfo
-
-    from streetwatch.contract import ModelRef
+def make_event(frame: np.ndarray, urgent: bool = False, camera_id: str = "cam-1"):  # -> ViolationEvent
+    """A confirmed violation on a real frame: open burning when urgent, else illegal parking."""
     from streetwatch.edge.events import Moment, ViolationEvent
-    from streetwatch.edge.evidence import EvidenceBuilder
     from streetwatch.models.taxonomy import ViolationType
 
-    config = make_config()
-    camera = config.cameras[0].model_copy(update={"id": camera_id})
     d = dets(("car", [50, 60, 200, 180], 0.8))
     first = Moment(t=0.0, wall=T0_WALL, frame=frame, detections=d)
     confirmed = Moment(t=300.0, wall=T0_WALL + timedelta(seconds=300), frame=frame, detections=d)
     violation = ViolationType.OPEN_BURNING if urgent else ViolationType.ILLEGAL_PARKING
-    event = ViolationEvent(camera_id, "curb", violation, "05-05", urgent, first, confirmed)
-    builder = EvidenceBuilder(
+    return ViolationEvent(camera_id, "curb", violation, "05-05", urgent, first, confirmed)
+
+
+def evidence_builder():  # -> EvidenceBuilder
+    """The real evidence builder, as a box with the tiny model would make it."""
+    from zoneinfo import ZoneInfo
+
+    from streetwatch.contract import ModelRef
+    from streetwatch.edge.evidence import EvidenceBuilder
+
+    return EvidenceBuilder(
         device_id="box-1",
         model=ModelRef(name="tiny", version="1", sha256="0" * 64),
         names=CLASS_NAMES,
         tz=ZoneInfo("Asia/Shanghai"),
     )
-    return builder.build(event, camera)
+
+
+def make_bundle(frame: np.ndarray, urgent: bool = False, camera_id: str = "cam-1"):  # -> CaseBundle
+    """A real case: a violation event on a real frame, through the real evidence builder."""
+    camera = make_config().cameras[0].model_copy(update={"id": camera_id})
+    return evidence_builder().build(make_event(frame, urgent, camera_id), camera)
