@@ -106,6 +106,13 @@ def register(benches: argparse._SubParsersAction) -> None:
         help="then run both paths on the same cameras this long and compare their cases (0: skip)",
     )
     parser.add_argument("--decide-n", type=int, default=0, help="cameras for that comparison (default: one mix period)")
+    parser.add_argument(
+        "--evidence-queue-mb",
+        type=int,
+        default=None,
+        help="both paths' storage.evidence_queue_mb (default: the agent's): how large a burst of cases "
+        "waits for its evidence without holding the pipeline",
+    )
     parser.set_defaults(func=_main)
 
 
@@ -295,7 +302,10 @@ def setup(
             "model": {"path": str(model or args.model_path), "conf": 0.3, "threads": args.threads, "runtime": runtime},
             "rules": BENCH_RULES,
             "sampling": {"skip_unchanged": by_need},
-            "storage": {"root": str(root)},
+            "storage": {
+                "root": str(root),
+                **({} if args.evidence_queue_mb is None else {"evidence_queue_mb": args.evidence_queue_mb}),
+            },
             "api": {"enabled": False},
             "drain_timeout_s": 0,
             "cameras": cameras,

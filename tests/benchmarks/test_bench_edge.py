@@ -12,7 +12,7 @@ from streetwatch.edge.pipeline import Judged
 
 
 def _args() -> argparse.Namespace:
-    return argparse.Namespace(static_share=1 / 3, model_path=Path("model.onnx"), threads=2)
+    return argparse.Namespace(static_share=1 / 3, model_path=Path("model.onnx"), threads=2, evidence_queue_mb=None)
 
 
 def _url(clip: str, i: int) -> str:
