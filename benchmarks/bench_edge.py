@@ -45,10 +45,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from streetwatch.inference.runtime_names import RUNTIME_CHOICES
+
+if TYPE_CHECKING:  # the pipeline pulls in the edge agent's parts: imported where a trial runs
+    from streetwatch.edge.pipeline import Judged
 
 FPS = 25
 SIZE = (1920, 1080)
@@ -340,20 +344,20 @@ class Late:
     confirmed: bool  # the frame confirmed a case
 
 
-def lateness(judged: list[object], cameras: list[Camera], start: float, end: float) -> tuple[list[Late], list[float]]:
+def lateness(judged: list[Judged], cameras: list[Camera], start: float, end: float) -> tuple[list[Late], list[float]]:
     """Each decision in [start, end] against its camera's previous one, and per camera the share of
     the samples its interval asks for that were judged in the window (`judged`: pipeline `Judged`)."""
     late: list[Late] = []
     shares: list[float] = []
     measured = end - start
     for camera in cameras:
-        events = [j for j in judged if j.camera_id == camera.id and start - camera.interval_s <= j.decided <= end]  # type: ignore[attr-defined]
+        events = [j for j in judged if j.camera_id == camera.id and start - camera.interval_s <= j.decided <= end]
         for prev, this in itertools.pairwise(events):
-            if this.decided >= start:  # type: ignore[attr-defined]
-                over = this.decided - prev.captured - camera.interval_s  # type: ignore[attr-defined]
-                late.append(Late(camera.id, over, this.decided - this.captured, bool(this.events)))  # type: ignore[attr-defined]
+            if this.decided >= start:
+                over = this.decided - prev.captured - camera.interval_s
+                late.append(Late(camera.id, over, this.decided - this.captured, bool(this.events)))
         asked = measured / camera.interval_s
-        got = sum(1 for j in events if j.decided >= start)  # type: ignore[attr-defined]
+        got = sum(1 for j in events if j.decided >= start)
         shares.append(got / max(1, int(asked)) if asked >= 1 else 1.0)
     return late, shares
 
@@ -426,7 +430,6 @@ def packets_read(agent: object) -> dict[str, int]:
 def run_trial(made: Setup, detector: object, trial_s: float, warmup: float) -> Trial:
     """Run the agent (its workers, pipeline, rules, evidence and outbox) on the cameras for `trial_s`."""
     from streetwatch.edge.agent import EdgeAgent
-    from streetwatch.edge.pipeline import Judged
 
     agent = EdgeAgent(made.config, detector)  # type: ignore[arg-type]
     judged: list[Judged] = []
