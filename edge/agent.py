@@ -78,7 +78,9 @@ class EdgeAgent:
             on_result=lambda outcome, violation: self.case_outcomes.add((violation, outcome)),
         )
         self.cameras: dict[str, CameraRuntime] = {}
-        self.evidence = EvidenceWorker(self.outbox, self.case_outcomes, storage.evidence_queue_mb * 1024**2)
+        self.evidence = EvidenceWorker(
+            self.outbox, self.case_outcomes, storage.evidence_queue_mb * 1024**2, storage.evidence_nice
+        )
         self.pipeline = Pipeline(self.cameras, self.outbox, self.metrics, self.evidence, self.health_events)
         # Each camera sampled as often as its zones need, cameras of one interval spread over it.
         enabled = [resolved_camera(config, camera) for camera in config.cameras if camera.enabled]

@@ -20,7 +20,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
-from streetwatch.edge.evidence import draw_zone, encode_jpeg, stamp
+from streetwatch.edge.evidence import draw_zone, stamp
+from streetwatch.edge.jpeg import encode_jpeg
 from streetwatch.edge.status import AgentView, CameraStatus
 from streetwatch.inference.draw import draw_detections
 

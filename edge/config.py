@@ -756,8 +756,15 @@ class StorageConfig(_Model):
         default=256,
         ge=16,
         le=16384,
-        description="memory for confirmed cases waiting for their evidence to be built (a 1080p case holds "
-        "about 12 MB of frames); when it is full the pipeline waits rather than drop a case",
+        description="memory for confirmed cases waiting for their evidence to be built (a 1080p case waits "
+        "as two JPEGs, about 0.5 MB); when it is full the pipeline waits rather than drop a case",
+    )
+    evidence_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="niceness added to the thread that builds evidence (Linux): decisions come first on a busy "
+        "box, and cases wait in the queue for the CPU they leave; 0 runs it at the pipeline's priority",
     )
     jpeg_quality: int = Field(default=90, ge=50, le=100, description="evidence JPEG quality")
     privacy_filter: Literal["pixelate", "blur", "none"] = Field(

@@ -27,6 +27,8 @@ from streetwatch.contract import (
 )
 from streetwatch.edge.config import CameraConfig, ZoneConfig
 from streetwatch.edge.events import Moment, ViolationEvent
+from streetwatch.edge.jpeg import encode_jpeg
+from streetwatch.edge.packed_event import PackedEvent
 from streetwatch.edge.privacy import PrivacyFilter, private_regions
 from streetwatch.inference.detections import Detections
 from streetwatch.inference.draw import draw_detections
@@ -36,13 +38,6 @@ if TYPE_CHECKING:  # the reader pulls in rapidocr: only boxes that read plates i
     from streetwatch.edge.plates import PlateReader
 
 Frame = npt.NDArray[np.uint8]
-
-
-def encode_jpeg(frame: Frame, quality: int) -> bytes:
-    ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR frame
-        raise RuntimeError("JPEG encoding failed")
-    return buffer.tobytes()
 
 
 def draw_zone(frame: Frame, zone: ZoneConfig, color: tuple[int, int, int] = (0, 0, 255)) -> Frame:
@@ -103,7 +98,17 @@ class EvidenceBuilder:
         self.plates = plates  # None: plates are not read (the case's `plate` stays null)
         self.plate_finder = plate_finder or plates  # finds the plates to hide in public copies
 
-    def build(self, event: ViolationEvent, camera: CameraConfig) -> CaseBundle:
+    def pack(self, event: ViolationEvent) -> PackedEvent:
+        """The event as it waits for its evidence: frames held as their clean JPEGs (packed_event.py)."""
+        return PackedEvent.pack(event, self.jpeg_quality)
+
+    def build(self, case: ViolationEvent | PackedEvent, camera: CameraConfig) -> CaseBundle:
+        """The case and its images. A packed event's clean images are its JPEGs as they are; the other
+        images are made from their decoded pixels."""
+        if isinstance(case, PackedEvent):
+            event, clean_jpegs = case.unpack(), case.jpegs
+        else:
+            event, clean_jpegs = case, {}
         zone = next(z for z in camera.zones if z.id == event.zone_id)
         images: list[EvidenceImage] = []
         refs: list[EvidenceRef] = []
@@ -119,12 +124,16 @@ class EvidenceBuilder:
             if self.privacy is not None:
                 scene = moment.scene if moment.scene is not None else moment.detections
                 keep = moment.detections if parking else None  # the parked vehicle's plate stays readable
-                hidden = self.privacy.apply(clean, private_regions(clean, scene, self.names, self.plate_finder, keep))
+                regions = private_regions(clean, scene, self.names, self.plate_finder, keep)
+                hidden = self.privacy.apply(clean, regions) if regions else clean
                 public = {annotated_role: self.annotate(hidden, zone, moment, label), clean_role: hidden}
             for role, frame in versions:
-                original = self.image(role, frame)
+                given = clean_jpegs.get(role)
+                original = self.image(role, frame) if given is None else self.jpeg_image(role, given)
                 images.append(original)
-                copy = self.image(role, public[role], public=True) if role in public else None
+                copy = None
+                if role in public:  # nothing hidden: the public copy is the original itself
+                    copy = original if public[role] is frame else self.image(role, public[role], public=True)
                 if copy is not None and copy.sha256 != original.sha256:
                     images.append(copy)
                 refs.append(
@@ -167,7 +176,10 @@ class EvidenceBuilder:
         return stamp(draw_detections(draw_zone(frame, zone), moment.detections, self.names), label)
 
     def image(self, role: EvidenceRole, frame: Frame, public: bool = False) -> EvidenceImage:
-        jpeg = encode_jpeg(frame, self.jpeg_quality)
+        return self.jpeg_image(role, encode_jpeg(frame, self.jpeg_quality), public)
+
+    @staticmethod
+    def jpeg_image(role: EvidenceRole, jpeg: bytes, public: bool = False) -> EvidenceImage:
         return EvidenceImage(role, jpeg, hashlib.sha256(jpeg).hexdigest(), public=public)
 
     def read_plate(
@@ -208,8 +220,8 @@ class EvidenceBuilder:
         )
         if box is None:
             return report, None, wall
-        jpeg = encode_jpeg(plate_crop(image, box), self.jpeg_quality)  # type: ignore[arg-type]
-        return report, EvidenceImage(EvidenceRole.PLATE, jpeg, hashlib.sha256(jpeg).hexdigest()), wall
+        crop = self.image(EvidenceRole.PLATE, plate_crop(image, box))  # type: ignore[arg-type]
+        return report, crop, wall
 
     def records(self, moment: Moment) -> list[DetectionRecord]:
         """Detections as the contract wants them: taxonomy names only, boxes clipped to the frame."""

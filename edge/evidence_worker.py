@@ -14,15 +14,23 @@ rather than dropping a case); `finish` stores everything queued before it return
 evidence cannot be built or stored is logged and counted as `failed`, and the worker goes on with
 the next one.
 
+A queued case holds its frames as their clean evidence JPEGs (packed_event.py), about a twentieth
+of the raw frames' memory, so a burst of cases waits in the queue rather than holding the
+pipeline. The thread runs at a lower CPU priority than the pipeline (`storage.evidence_nice`, on
+Linux): on a busy box the decisions of every camera come first and the evidence is built in the
+CPU time they leave; the cases wait, in order, in the queue, and none is lost.
+
 Urgent cases (open burning) are built first: after a restart every camera's parked cars reach
 their dwell time together, and a fire must not wait behind forty parking cases' plates and
 public copies. Bounding by memory rather than by count lets such a burst queue without holding
-the pipeline (a 1080p case holds about 12 MB of frames, a 640x360 one about 1.4 MB).
+the pipeline, whatever the cameras' resolution.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -33,11 +41,13 @@ from streetwatch.edge.config import CameraConfig, StorageConfig
 from streetwatch.edge.detectors import LoadedModel
 from streetwatch.edge.events import ViolationEvent
 from streetwatch.edge.outbox import Outbox
+from streetwatch.edge.packed_event import PackedEvent
 from streetwatch.edge.status import Tally
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_BYTES = StorageConfig.model_fields["evidence_queue_mb"].default * 1024**2
+DEFAULT_NICE: int = StorageConfig.model_fields["evidence_nice"].default
 
 
 class FilingCamera(Protocol):
@@ -52,22 +62,33 @@ class FilingCamera(Protocol):
 @dataclass(frozen=True)
 class CaseJob:
     camera: FilingCamera
-    event: ViolationEvent
+    case: PackedEvent
+    nbytes: int  # the memory it holds while queued (`PackedEvent.nbytes`)
+
+    @classmethod
+    def of(cls, camera: FilingCamera, event: ViolationEvent) -> CaseJob:
+        """Packs the event's frames (in the submitting thread: the raw frames are freed at once)."""
+        case = camera.model.evidence.pack(event)
+        return cls(camera, case, case.nbytes)
 
     @property
-    def nbytes(self) -> int:
-        """The memory its frames and dwell crops hold (the two moments may share one frame)."""
-        frames = {id(m.frame): m.frame.nbytes for m in (self.event.first_seen, self.event.confirmed)}
-        return sum(frames.values()) + sum(view.crop.nbytes for view in self.event.views)
+    def event(self) -> ViolationEvent:
+        """The event without its pixels (ids, times, detections)."""
+        return self.case.event
 
 
 class EvidenceWorker:
     def __init__(
-        self, outbox: Outbox, case_outcomes: Tally[tuple[str, str]], max_bytes: int = DEFAULT_QUEUE_BYTES
+        self,
+        outbox: Outbox,
+        case_outcomes: Tally[tuple[str, str]],
+        max_bytes: int = DEFAULT_QUEUE_BYTES,
+        nice: int = DEFAULT_NICE,
     ) -> None:
         self.outbox = outbox
         self.case_outcomes = case_outcomes  # (violation, outcome): filed / dropped_disk_full / failed
         self.max_bytes = max_bytes
+        self.nice = nice  # added to the thread's niceness when it starts
         self._cond = threading.Condition()
         self._urgent: deque[CaseJob] = deque()
         self._other: deque[CaseJob] = deque()
@@ -81,7 +102,7 @@ class EvidenceWorker:
     def submit(self, camera: FilingCamera, event: ViolationEvent) -> None:
         """Queue one confirmed case (pipeline thread); waits while the queued cases hold `max_bytes`
         (a case is always taken into an empty queue, however large)."""
-        job = CaseJob(camera, event)
+        job = CaseJob.of(camera, event)
         size = job.nbytes
         with self._cond:
             if self._bytes and self._bytes + size > self.max_bytes:
@@ -128,6 +149,8 @@ class EvidenceWorker:
             return (self._urgent or self._other).popleft()
 
     def _run(self) -> None:
+        if threading.current_thread() is self._thread:  # not when `finish` works the queue off itself
+            lower_thread_priority(self.nice)
         while (job := self._take()) is not None:
             try:
                 self._file_safely(job)
@@ -151,7 +174,7 @@ class EvidenceWorker:
 
     def _file(self, job: CaseJob) -> None:
         camera, event = job.camera, job.event
-        bundle = camera.model.evidence.build(event, camera.config)
+        bundle = camera.model.evidence.build(job.case, camera.config)
         clips = camera.clips
         stored = self.outbox.enqueue(bundle, clip_wait_s=None if clips is None else clip_wait_s(clips.config))
         if stored and clips is not None:  # cut by the camera's thread once the span has passed
@@ -168,3 +191,19 @@ class EvidenceWorker:
             outcome,
             " [urgent]" if event.urgent else "",
         )
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Add `nice` to the calling thread's niceness. On Linux, niceness is per thread (a thread's id
+    is a `PRIO_PROCESS` id), and threads it starts later inherit it; raising it needs no privilege.
+    Elsewhere it would lower the whole process, so it is left alone there."""
+    if nice <= 0:
+        return
+    if not sys.platform.startswith("linux"):
+        log.info("evidence thread: priority left as it is (per-thread niceness is Linux only)")
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError as exc:  # e.g. a seccomp profile that forbids it: run at the same priority
+        log.warning("evidence thread: could not lower its priority (%s); it competes with the pipeline", exc)

@@ -89,7 +89,8 @@ def two_cars() -> tuple[np.ndarray, Detections]:
     return frame, scene
 
 
-def build(reader, privacy, frame: np.ndarray, scene: Detections, violation=ViolationType.ILLEGAL_PARKING):
+def build(reader, privacy, frame: np.ndarray, scene: Detections, violation=ViolationType.ILLEGAL_PARKING, packed=False):
+    """One case's evidence; `packed`: as the evidence worker builds it, from the queued clean JPEGs."""
     from streetwatch.edge.config import CameraConfig
 
     camera = CameraConfig.model_validate(
@@ -113,15 +114,16 @@ def build(reader, privacy, frame: np.ndarray, scene: Detections, violation=Viola
         privacy=privacy,
         plate_finder=reader,
     )
-    return builder.build(event, camera)
+    return builder.build(builder.pack(event) if packed else event, camera)
 
 
 @pytest.mark.slow
-def test_public_copy_keeps_the_offenders_plate_and_hides_the_rest(reader) -> None:
+@pytest.mark.parametrize("packed", [False, True], ids=["raw", "packed"])
+def test_public_copy_keeps_the_offenders_plate_and_hides_the_rest(reader, packed: bool) -> None:
     frame, scene = two_cars()
     offender, other = (tuple(float(v) for v in b) for b in scene.xyxy[:2])
     assert reader.read(frame, other).text == OTHER_PLATE  # readable in the original: the test can fail
-    bundle = build(reader, Pixelate(), frame, scene)
+    bundle = build(reader, Pixelate(), frame, scene, packed=packed)
     refs = {r.role.value: r for r in bundle.report.evidence}
     images = {(i.role.value, i.public): i for i in bundle.images}
     assert set(refs) == {"first_seen", "first_seen_clean", "confirmation", "confirmation_clean"}
@@ -136,7 +138,7 @@ def test_public_copy_keeps_the_offenders_plate_and_hides_the_rest(reader) -> Non
     assert detail_kept(public[100:400, 550:650], original[100:400, 550:650]) < 0.25  # the person
 
     # Not a parking case: every plate is hidden, the offender's too.
-    garbage = build(reader, Pixelate(), frame, scene, violation=ViolationType.EXPOSED_GARBAGE)
+    garbage = build(reader, Pixelate(), frame, scene, violation=ViolationType.EXPOSED_GARBAGE, packed=packed)
     public = cv2.imdecode(
         np.frombuffer(next(i.jpeg for i in garbage.images if i.public and i.role == "confirmation_clean"), np.uint8),
         cv2.IMREAD_COLOR,
@@ -151,7 +153,8 @@ def test_privacy_none_files_no_public_copies() -> None:
     assert not any(i.public for i in bundle.images)
 
 
-def test_nothing_to_hide_makes_the_original_its_own_public_copy() -> None:
+@pytest.mark.parametrize("packed", [False, True], ids=["raw", "packed"])
+def test_nothing_to_hide_makes_the_original_its_own_public_copy(packed: bool) -> None:
     frame = np.full((360, 640, 3), 120, dtype=np.uint8)
     parked = Detections(
         xyxy=np.array([[10, 10, 200, 150]], dtype=np.float32),
@@ -159,6 +162,6 @@ def test_nothing_to_hide_makes_the_original_its_own_public_copy() -> None:
         class_id=np.array([CLASS_NAMES.index("car")]),
         tracker_id=np.array([1]),
     )
-    bundle = build(None, Pixelate(), frame, parked)
+    bundle = build(None, Pixelate(), frame, parked, packed=packed)
     assert all(r.public_sha256 == r.sha256 for r in bundle.report.evidence)  # the same bytes: sent once
     assert len(bundle.images) == 4
