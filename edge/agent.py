@@ -23,7 +23,7 @@ from streetwatch.backoff import Backoff
 from streetwatch.edge.api import ApiServer, create_app
 from streetwatch.edge.camera_rules import CameraRules
 from streetwatch.edge.change import FrameSkipper, SkipSettings
-from streetwatch.edge.clips import Clip, ClipRecorder
+from streetwatch.edge.clips import ClipRecorder
 from streetwatch.edge.config import CameraConfig, EdgeConfig, is_file_source, source_kind
 from streetwatch.edge.detectors import LoadedModel, ModelPool
 from streetwatch.edge.evidence_worker import EvidenceWorker
@@ -88,7 +88,7 @@ class EdgeAgent:
         for camera in enabled:
             health = HealthMonitor(camera.health, storage.root / "reference" / f"{camera.id}.png")
             clips = (
-                ClipRecorder(camera.id, camera.clip, self.outbox.staging_dir, self._clip_ready)
+                ClipRecorder(camera.id, camera.clip, self.outbox.staging_dir, self.evidence.clip_ready)
                 if camera.clip.enabled
                 else None
             )
@@ -103,13 +103,6 @@ class EdgeAgent:
         self.stop_event = threading.Event()
         self.started_at = time.monotonic()
         self.api_port: int | None = None
-
-    def _clip_ready(self, event_id: str, clip: Clip | None, why: str) -> None:
-        """A camera thread cut a case's clip (or could not): into the outbox beside the stills."""
-        if clip is None:
-            self.outbox.clip_missing(event_id, why)
-        else:
-            self.outbox.attach_clip(event_id, clip.path, clip.ref())
 
     @property
     def models(self) -> dict[str, LoadedModel]:

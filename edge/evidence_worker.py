@@ -5,8 +5,12 @@ JPEGs and their hashes, the plate reading on parking cases, the public copies wi
 plates hidden) and storing it (fsync) takes about half a second for a 640x360 parking case and
 seconds at 1080p on a busy 2-core box, and in the pipeline thread every camera's frames waited
 behind it. So the pipeline hands each confirmed event over (`submit`) and goes on judging; this
-thread builds the bundle, enqueues it into the outbox, asks for its clip (only once the case is
-stored: the outbox attaches a clip to a stored case only), and counts the outcome.
+thread builds the bundle, enqueues it into the outbox and counts the outcome.
+
+Clips are asked for when the case is submitted, not when it is stored: a case may wait in the queue
+longer than the camera's packet ring holds its span. The outbox attaches a clip to a stored case
+only, so a clip cut before its case is stored waits here (`clip_ready`) and goes to the outbox
+right after the case; a case that was not stored deletes its clip.
 
 Nothing is lost: the queue is bounded by the memory its cases' frames hold
 (`storage.evidence_queue_mb`), and a full queue makes `submit` wait (the pipeline slows down
@@ -36,7 +40,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from streetwatch.edge.clips import ClipRecorder, clip_wait_s
+from streetwatch.edge.clips import Clip, ClipRecorder, clip_wait_s
 from streetwatch.edge.config import CameraConfig, StorageConfig
 from streetwatch.edge.detectors import LoadedModel
 from streetwatch.edge.events import ViolationEvent
@@ -93,6 +97,8 @@ class EvidenceWorker:
         self._urgent: deque[CaseJob] = deque()
         self._other: deque[CaseJob] = deque()
         self._bytes = 0  # held by the queued jobs
+        self._unstored: set[str] = set()  # event ids submitted with a clip asked, not yet stored
+        self._early_clips: dict[str, tuple[Clip | None, str]] = {}  # cut (or missed) before their case was stored
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="evidence", daemon=True)
 
@@ -116,7 +122,39 @@ class EvidenceWorker:
                     self._cond.wait()
             (self._urgent if event.urgent else self._other).append(job)
             self._bytes += size
+            if camera.clips is not None:
+                self._unstored.add(str(event.event_id))
             self._cond.notify_all()
+        if camera.clips is not None:  # now, while the camera's ring still holds the span
+            camera.clips.request(str(event.event_id), event.first_seen.t, event.confirmed.t)
+
+    def clip_ready(self, event_id: str, clip: Clip | None, why: str) -> None:
+        """A camera thread cut a case's clip (or could not, and says why): to the outbox, beside the
+        stills, once the case is stored there."""
+        with self._cond:
+            if event_id in self._unstored:
+                self._early_clips[event_id] = (clip, why)
+                return
+        self._clip_to_outbox(event_id, clip, why)
+
+    def _clip_to_outbox(self, event_id: str, clip: Clip | None, why: str) -> None:
+        if clip is None:
+            self.outbox.clip_missing(event_id, why)
+        else:
+            self.outbox.attach_clip(event_id, clip.path, clip.ref())
+
+    def _settle_clip(self, event_id: str, stored: bool) -> None:
+        """The case is stored (or never will be): its clip, if cut already, follows it or is deleted."""
+        with self._cond:
+            self._unstored.discard(event_id)
+            early = self._early_clips.pop(event_id, None)
+        if early is None:
+            return
+        clip, why = early
+        if stored:
+            self._clip_to_outbox(event_id, clip, why)
+        elif clip is not None:
+            clip.path.unlink(missing_ok=True)
 
     def pending(self) -> int:
         """Cases queued and not yet taken (the one being built is not counted)."""
@@ -160,8 +198,9 @@ class EvidenceWorker:
                     self._cond.notify_all()
 
     def _file_safely(self, job: CaseJob) -> None:
+        stored = False
         try:
-            self._file(job)
+            stored = self._file(job)
         except Exception:  # one case's failure must not take the cases after it down
             self.case_outcomes.add((job.event.violation.value, "failed"))
             log.exception(
@@ -171,14 +210,15 @@ class EvidenceWorker:
                 job.event.violation,
                 job.event.event_id,
             )
+        finally:
+            self._settle_clip(str(job.event.event_id), stored)
 
-    def _file(self, job: CaseJob) -> None:
+    def _file(self, job: CaseJob) -> bool:
+        """Build and store one case; whether the outbox kept it."""
         camera, event = job.camera, job.event
         bundle = camera.model.evidence.build(job.case, camera.config)
         clips = camera.clips
         stored = self.outbox.enqueue(bundle, clip_wait_s=None if clips is None else clip_wait_s(clips.config))
-        if stored and clips is not None:  # cut by the camera's thread once the span has passed
-            clips.request(str(event.event_id), event.first_seen.t, event.confirmed.t)
         outcome = "filed" if stored else "dropped_disk_full"
         self.case_outcomes.add((event.violation.value, outcome))
         camera.cases += int(stored)
@@ -191,6 +231,7 @@ class EvidenceWorker:
             outcome,
             " [urgent]" if event.urgent else "",
         )
+        return stored
 
 
 def lower_thread_priority(nice: int) -> None:
