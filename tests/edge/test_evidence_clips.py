@@ -105,4 +105,3 @@ def test_a_clip_of_a_case_that_could_not_be_stored_is_deleted(tmp_path: Path) ->
     worker.finish(timeout=60)
     assert outbox.rows() == [] and not any(outbox.staging_dir.iterdir())  # nothing left behind
     outbox.close()
-
