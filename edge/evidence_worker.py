@@ -67,13 +67,16 @@ class FilingCamera(Protocol):
 class CaseJob:
     camera: FilingCamera
     case: PackedEvent
-    nbytes: int  # the memory it holds while queued (`PackedEvent.nbytes`)
 
     @classmethod
     def of(cls, camera: FilingCamera, event: ViolationEvent) -> CaseJob:
         """Packs the event's frames (in the submitting thread: the raw frames are freed at once)."""
-        case = camera.model.evidence.pack(event)
-        return cls(camera, case, case.nbytes)
+        return cls(camera, camera.model.evidence.pack(event))
+
+    @property
+    def nbytes(self) -> int:
+        """The memory it holds while queued."""
+        return self.case.nbytes
 
     @property
     def event(self) -> ViolationEvent:

@@ -42,9 +42,7 @@ class PackedEvent:
         first_jpeg = encode_jpeg(first.frame, quality)
         confirmed_jpeg = first_jpeg if confirmed.frame is first.frame else encode_jpeg(confirmed.frame, quality)
         stripped = dataclasses.replace(
-            event,
-            first_seen=dataclasses.replace(first, frame=_NO_PIXELS),
-            confirmed=dataclasses.replace(confirmed, frame=_NO_PIXELS),
+            event, first_seen=_with_frame(first, _NO_PIXELS), confirmed=_with_frame(confirmed, _NO_PIXELS)
         )
         return cls(stripped, dict(zip(_CLEAN_ROLES, (first_jpeg, confirmed_jpeg), strict=True)))
 

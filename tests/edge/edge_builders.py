@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from streetwatch.edge.config import EdgeConfig
+from streetwatch.edge.config import CameraConfig, EdgeConfig
 from streetwatch.edge.events import Observation
 from streetwatch.inference.detections import Detections
 from streetwatch.models.taxonomy import CLASS_NAMES
@@ -105,6 +106,28 @@ def evidence_builder():  # -> EvidenceBuilder
         names=CLASS_NAMES,
         tz=ZoneInfo("Asia/Shanghai"),
     )
+
+
+@dataclass
+class EvidenceModel:
+    """What the evidence worker reads of a loaded model: its evidence builder."""
+
+    evidence: object = field(default_factory=evidence_builder)
+
+
+@dataclass
+class FilingCamera:
+    """What the evidence worker reads of a camera (the pipeline's CameraRuntime has these fields)."""
+
+    config: CameraConfig
+    clips: object | None = None  # a ClipRecorder
+    model: EvidenceModel = field(default_factory=EvidenceModel)
+    cases: int = 0
+
+
+def filing_camera(camera_id: str = "cam-1", clips: object | None = None) -> FilingCamera:
+    """A camera of `make_config` as the evidence worker sees it, with the real evidence builder."""
+    return FilingCamera(make_config().cameras[0].model_copy(update={"id": camera_id}), clips)
 
 
 def make_bundle(frame: np.ndarray, urgent: bool = False, camera_id: str = "cam-1"):  # -> CaseBundle

@@ -8,36 +8,20 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
-from edge_builders import evidence_builder, make_config, make_event
+from edge_builders import filing_camera, make_event
 from test_clips import FPS, GOP, moving_scene
 from test_sources import camera
 from videos import write_video
 
 from streetwatch.edge.clips import ClipRecorder
-from streetwatch.edge.config import CameraConfig, ClipConfig
+from streetwatch.edge.config import ClipConfig
 from streetwatch.edge.evidence_worker import EvidenceWorker
 from streetwatch.edge.outbox import Outbox
 from streetwatch.edge.sources import PyAvSource
 from streetwatch.edge.status import Tally
-
-
-@dataclass
-class _Model:
-    evidence: object = field(default_factory=evidence_builder)
-
-
-@dataclass
-class _Camera:
-    """What the worker reads of a camera (the pipeline's CameraRuntime has these fields)."""
-
-    config: CameraConfig
-    clips: ClipRecorder
-    model: _Model = field(default_factory=_Model)
-    cases: int = 0
 
 
 def clip_states(outbox: Outbox) -> list[tuple[str, dict[str, object] | None]]:
@@ -53,7 +37,7 @@ def test_a_case_that_waits_longer_than_the_ring_still_gets_its_clip(tmp_path: Pa
     config = ClipConfig(enabled=True, before_s=1.0, after_s=1.0, buffer_s=9.0)  # holds the span when it is cut
     recorder = ClipRecorder("cam-1", config, outbox.staging_dir, worker.clip_ready)
     source = PyAvSource(camera(str(video), realtime=False), 5, threading.Event(), "file", clips=recorder)
-    filing = _Camera(make_config().cameras[0], recorder)
+    filing = filing_camera(clips=recorder)
     first_seen_t = None
     for frame in source.frames():
         first_seen_t = frame.t if first_seen_t is None else first_seen_t
@@ -87,7 +71,7 @@ def test_a_clip_of_a_case_that_could_not_be_stored_is_deleted(tmp_path: Path) ->
     config = ClipConfig(enabled=True, before_s=1.0, after_s=1.0)
     recorder = ClipRecorder("cam-1", config, outbox.staging_dir, worker.clip_ready)
     source = PyAvSource(camera(str(video), realtime=False), 5, threading.Event(), "file", clips=recorder)
-    filing = _Camera(make_config().cameras[0], recorder)
+    filing = filing_camera(clips=recorder)
     submitted = False
     for frame in source.frames():
         if frame.t >= 3.0 and not submitted:

@@ -5,34 +5,13 @@ queue makes the submitter wait rather than drop a case). Real evidence builder, 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge_builders import evidence_builder, make_config, make_event, street_frame
+from edge_builders import filing_camera, make_event, street_frame
 
-from streetwatch.edge.config import CameraConfig
 from streetwatch.edge.evidence_worker import CaseJob, EvidenceWorker
 from streetwatch.edge.outbox import Outbox
 from streetwatch.edge.status import Tally
-
-
-@dataclass
-class _Model:
-    evidence: object = field(default_factory=evidence_builder)
-
-
-@dataclass
-class _Camera:
-    """What the worker reads of a camera (the pipeline's CameraRuntime has these fields)."""
-
-    config: CameraConfig
-    model: _Model = field(default_factory=_Model)
-    clips: None = None
-    cases: int = 0
-
-
-def _camera(camera_id: str) -> _Camera:
-    return _Camera(make_config().cameras[0].model_copy(update={"id": camera_id}))
 
 
 def test_urgent_cases_are_built_before_the_cases_queued_ahead_of_them(
@@ -41,7 +20,7 @@ def test_urgent_cases_are_built_before_the_cases_queued_ahead_of_them(
     frame = street_frame(sample_images)
     outbox = Outbox(tmp_path / "state", max_bytes=500 * 1024**2, retention_days=30)
     worker = EvidenceWorker(outbox, Tally())
-    cameras = [_camera(f"cam-{i}") for i in range(4)]
+    cameras = [filing_camera(f"cam-{i}") for i in range(4)]
     for camera in cameras[:3]:  # three parking cases, then a fire
         worker.submit(camera, make_event(frame, urgent=False, camera_id=camera.config.id))
     fire = make_event(frame, urgent=True, camera_id=cameras[3].config.id)
@@ -56,12 +35,12 @@ def test_urgent_cases_are_built_before_the_cases_queued_ahead_of_them(
 
 def test_a_full_queue_makes_the_submitter_wait_and_loses_nothing(tmp_path: Path, sample_images: list[Path]) -> None:
     frame = street_frame(sample_images)  # 640x360: 0.7 MB per frame, about 60 kB as a JPEG
-    one_case = CaseJob.of(_camera("x"), make_event(frame)).nbytes
+    one_case = CaseJob.of(filing_camera("x"), make_event(frame)).nbytes
     assert 0 < one_case < frame.nbytes / 5  # both moments share the frame: its JPEG, counted once
     outbox = Outbox(tmp_path / "state", max_bytes=500 * 1024**2, retention_days=30)
     outcomes: Tally[tuple[str, str]] = Tally()
     worker = EvidenceWorker(outbox, outcomes, max_bytes=2 * one_case)
-    camera = _camera("cam-1")
+    camera = filing_camera("cam-1")
     worker.submit(camera, make_event(frame))
     worker.submit(camera, make_event(frame))
     third = threading.Thread(target=worker.submit, args=(camera, make_event(frame)))
@@ -80,7 +59,7 @@ def test_an_empty_queue_takes_a_case_larger_than_its_bound(tmp_path: Path, sampl
     frame = street_frame(sample_images)
     outbox = Outbox(tmp_path / "state", max_bytes=500 * 1024**2, retention_days=30)
     worker = EvidenceWorker(outbox, Tally(), max_bytes=1024)  # smaller than any frame
-    submitted = threading.Thread(target=worker.submit, args=(_camera("cam-1"), make_event(frame)))
+    submitted = threading.Thread(target=worker.submit, args=(filing_camera("cam-1"), make_event(frame)))
     submitted.start()
     submitted.join(5)
     assert not submitted.is_alive()

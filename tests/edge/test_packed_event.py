@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from builders import wait_until
-from edge_builders import evidence_builder, make_config, make_event, street_frame
-from test_evidence_queue import _camera
+from edge_builders import evidence_builder, filing_camera, make_config, make_event, street_frame
 
 from streetwatch.contract import EvidenceRole
 from streetwatch.edge.evidence_worker import CaseJob, EvidenceWorker
@@ -51,7 +50,7 @@ def test_a_burst_of_1080p_cases_queues_without_holding_the_pipeline(tmp_path: Pa
     outbox = Outbox(tmp_path / "state", max_bytes=500 * 1024**2, retention_days=30)
     outcomes: Tally[tuple[str, str]] = Tally()
     worker = EvidenceWorker(outbox, outcomes, max_bytes=3 * frame.nbytes)  # raw frames: 3 cases would fill it
-    camera = _camera("cam-1")
+    camera = filing_camera("cam-1")
     burst = threading.Thread(target=lambda: [worker.submit(camera, make_event(frame.copy())) for _ in range(20)])
     burst.start()
     burst.join(30)
@@ -64,7 +63,7 @@ def test_a_burst_of_1080p_cases_queues_without_holding_the_pipeline(tmp_path: Pa
 
 def test_the_queue_counts_the_packed_size(sample_images: list[Path]) -> None:
     frame = street_frame(sample_images, FULL_HD)
-    job = CaseJob.of(_camera("x"), make_event(frame))
+    job = CaseJob.of(filing_camera("x"), make_event(frame))
     assert job.nbytes == len(job.case.jpegs[EvidenceRole.CONFIRMATION_CLEAN])  # one frame, both moments
 
 
@@ -83,7 +82,7 @@ def test_the_evidence_thread_runs_at_a_lower_priority_than_the_pipeline(
     native_id = wait_until(lambda: worker._thread.native_id, "the evidence thread to start")
     wait_until(lambda: _niceness(native_id) == min(19, base + 7), "the evidence thread's niceness to rise by 7")
     assert _niceness(threading.get_native_id()) == base  # the caller (the pipeline) is left as it was
-    worker.submit(_camera("cam-1"), make_event(street_frame(sample_images)))
+    worker.submit(filing_camera("cam-1"), make_event(street_frame(sample_images)))
     worker.finish(timeout=60)
     assert len(outbox.rows()) == 1
     outbox.close()
